@@ -1,0 +1,5 @@
+import sys
+
+from affectcodec.cli import main
+
+sys.exit(main())

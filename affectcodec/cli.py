@@ -1,0 +1,60 @@
+"""The ``affectcodec`` console script.
+
+Subcommands live in :mod:`affectcodec.commands` (one module each, discovered there); all
+failures go through :func:`fatal`: one line ``affectcodec: error: ...`` on stderr and exit 1
+(argparse's usage errors exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from affectcodec.version import __version__
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class CLIError(Exception):
+    """An expected failure (bad input, missing model): reported as one line, exit 1."""
+
+
+def fatal(message: str) -> NoReturn:
+    """Print ``affectcodec: error: message`` to stderr and exit 1."""
+    print(f"affectcodec: error: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_FAILURE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="affectcodec",
+        description="Emotion-preserving neural speech codec: 16 kHz speech <-> tokens at "
+                    "1.5 / 3 / 6 kbit/s.")
+    parser.add_argument("--version", action="version", version=f"affectcodec {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from affectcodec import commands
+
+    for module in commands.modules():
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(func(args) or EXIT_OK)
+    except CLIError as exc:
+        fatal(str(exc))
+    except KeyboardInterrupt:
+        fatal("interrupted")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

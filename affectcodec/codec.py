@@ -1,0 +1,403 @@
+"""AffectCodec: the emotion-preserving speech codec model (an ``nn.Module``; no Lightning here)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from affectcodec import audio
+from affectcodec.codes import Codes
+from affectcodec.emotion.teacher import build_teacher
+from affectcodec.interface import Codec
+from affectcodec.nn import (
+    Decoder,
+    EmotionAdapter,
+    EmotionDecoder,
+    Encoder,
+    FiLM,
+    WindowedAttentionPooling,
+)
+from affectcodec.quantization import BDRFSQ, RVQ, DenseRFSQ, Quantizer, QuantizerOutput
+from affectcodec.version import __version__
+
+MODEL_TYPE = "affectcodec"
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+QUANTIZERS = ("bdrfsq", "dense_rfsq", "rvq")
+
+
+class CheckpointError(ValueError):
+    """A model folder that cannot be loaded: missing files, wrong type or version, bad weights."""
+
+
+@dataclass
+class CodecOutput:
+    """What :meth:`AffectCodec.forward` returns (training and analysis).
+
+    Attributes:
+        audio: float [B, 1, N], the reconstruction from ``n_stages`` stages.
+        quantizer: the quantizer's output (codes [B, K, T], partial sums, losses, metrics).
+        n_stages: stages used for ``audio``.
+        partial_audio: reconstructions float [B, 1, N] from the first m stages, keyed by m, for
+            every requested m below ``n_stages`` (the multi-rate loss); empty if none requested.
+        teacher_features: float [B, D_t, T], the frozen teacher's features of the input, or None
+            without an emotion path.
+        emotion_prediction: float [B, D_t, T], the emotion decoder's reconstruction of those
+            features from the quantized emotion partition (for L_emo), or None.
+        lengths: int64 [B], valid samples per item.
+    """
+
+    audio: Tensor
+    quantizer: QuantizerOutput
+    n_stages: int
+    partial_audio: dict[int, Tensor] = field(default_factory=dict)
+    teacher_features: Tensor | None = None
+    emotion_prediction: Tensor | None = None
+    lengths: Tensor | None = None
+
+    @property
+    def codes(self) -> Tensor:
+        """int64 [B, K, T]."""
+        return self.quantizer.codes
+
+
+class AffectCodec(Codec, nn.Module):
+    """Emotion-preserving neural speech codec with a BD-RFSQ bottleneck.
+
+    16 kHz mono audio -> causal DAC-style encoder (hop 320, 50 frames/s) -> acoustic latent A.
+    In parallel, a frozen emotion teacher -> adapter -> frame emotion features E; E is pooled
+    over a bounded window and modulates A by FiLM (CEM), and a projection of E is the emotion
+    partition. ``U = [U_e ; A]`` goes through the residual quantizer; each stage emits one
+    composite token per frame (15 bits: 3 emotion + 12 acoustic), so 2 / 4 / 8 stages are
+    1.5 / 3 / 6 kbit/s.
+
+    Args:
+        sample_rate: model audio rate.
+        encoder_dim: encoder width after its first conv (doubles per block).
+        strides: encoder downsampling factors (decoder uses them reversed); product = hop.
+        decoder_dim: decoder width after its first conv (halves per block).
+        emotion_dim: channels of the emotion partition U_e.
+        acoustic_dim: channels of the acoustic partition (the encoder's latent).
+        n_stages: residual stages K.
+        emotion_levels: FSQ levels of the emotion digits of a stage.
+        acoustic_levels: FSQ levels of the acoustic digits of a stage.
+        quantizer: ``"bdrfsq"`` (default), ``"dense_rfsq"`` (ablation) or ``"rvq"`` (baseline).
+        rvq_codebook_size: codebook entries per stage for ``"rvq"``.
+        rvq_codebook_dim: factorised lookup dimension for ``"rvq"``.
+        rate_stages: stage counts offered as bitrates (ascending, last = n_stages).
+        emotion_path: use the teacher/adapter emotion partition (required by the RFSQ variants).
+        cem: utterance-level FiLM conditioning (needs the emotion path).
+        cem_window: frames in the causal pooling window of CEM.
+        adapter_dim: channels of the adapted emotion features E.
+        teacher: emotion teacher spec ``{"name": ..., **args}`` (see
+            :func:`affectcodec.emotion.build_teacher`).
+    """
+
+    def __init__(self, sample_rate: int = 16000, encoder_dim: int = 16,
+                 strides: Sequence[int] = (2, 4, 5, 8), decoder_dim: int = 256,
+                 emotion_dim: int = 64, acoustic_dim: int = 256, n_stages: int = 8,
+                 emotion_levels: Sequence[int] = (2, 2, 2),
+                 acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4),
+                 quantizer: str = "bdrfsq", rvq_codebook_size: int = 1024, rvq_codebook_dim: int = 8,
+                 rate_stages: Sequence[int] = (2, 4, 8), emotion_path: bool = True, cem: bool = True,
+                 cem_window: int = 100, adapter_dim: int = 64,
+                 teacher: dict[str, Any] | None = None):
+        nn.Module.__init__(self)
+        teacher = dict(teacher) if teacher is not None else {"name": "prosody"}
+        self.config: dict[str, Any] = {
+            "sample_rate": int(sample_rate), "encoder_dim": int(encoder_dim),
+            "strides": [int(s) for s in strides], "decoder_dim": int(decoder_dim),
+            "emotion_dim": int(emotion_dim), "acoustic_dim": int(acoustic_dim),
+            "n_stages": int(n_stages), "emotion_levels": [int(x) for x in emotion_levels],
+            "acoustic_levels": [int(x) for x in acoustic_levels], "quantizer": quantizer,
+            "rvq_codebook_size": int(rvq_codebook_size), "rvq_codebook_dim": int(rvq_codebook_dim),
+            "rate_stages": [int(m) for m in rate_stages], "emotion_path": bool(emotion_path),
+            "cem": bool(cem), "cem_window": int(cem_window), "adapter_dim": int(adapter_dim),
+            "teacher": teacher,
+        }
+        if quantizer not in QUANTIZERS:
+            raise ValueError(f"quantizer must be one of {QUANTIZERS}, got {quantizer!r}")
+        if quantizer != "rvq" and not emotion_path:
+            raise ValueError(f"quantizer {quantizer!r} needs emotion_path=True (it has an emotion partition)")
+        if cem and not emotion_path:
+            raise ValueError("cem=True needs emotion_path=True")
+        rates = list(self.config["rate_stages"])
+        if not rates or rates != sorted(set(rates)) or rates[0] < 1 or rates[-1] != n_stages:
+            raise ValueError(f"rate_stages must be ascending, distinct, within 1..n_stages and end at "
+                             f"n_stages={n_stages}; got {rates}")
+
+        self._sample_rate = int(sample_rate)
+        self._hop = math.prod(strides)
+        self.emotion_path, self.use_cem = bool(emotion_path), bool(cem)
+        self.emotion_dim = int(emotion_dim) if emotion_path else 0
+        self.acoustic_dim = int(acoustic_dim)
+        self.encoder = Encoder(encoder_dim, strides, acoustic_dim)
+        latent_dim = self.emotion_dim + self.acoustic_dim
+        self.quantizer: Quantizer
+        if quantizer == "bdrfsq":
+            self.quantizer = BDRFSQ(emotion_dim, acoustic_dim, n_stages, emotion_levels, acoustic_levels)
+        elif quantizer == "dense_rfsq":
+            self.quantizer = DenseRFSQ(emotion_dim, acoustic_dim, n_stages, emotion_levels, acoustic_levels)
+        else:
+            self.quantizer = RVQ(latent_dim, n_stages, rvq_codebook_size, rvq_codebook_dim)
+        self.decoder = Decoder(latent_dim, decoder_dim, tuple(reversed(strides)))
+        receptive = self.encoder.receptive_field
+        if emotion_path:
+            self.teacher = build_teacher(teacher)
+            if self.teacher.hop_length != self._hop or self.teacher.sample_rate != self._sample_rate:
+                raise ValueError("the emotion teacher's frame rate must match the codec's")
+            self.adapter = EmotionAdapter(self.teacher.feature_dim, adapter_dim)
+            self.emotion_proj = nn.Conv1d(adapter_dim, emotion_dim, 1)
+            self.emotion_decoder = EmotionDecoder(emotion_dim, self.teacher.feature_dim)
+            # Adapter: 4 frames of left context on top of the teacher's own field.
+            receptive = max(receptive, self.teacher.receptive_field + 4 * self._hop)
+            if cem:
+                self.pooling = WindowedAttentionPooling(adapter_dim, cem_window)
+                self.film = FiLM(adapter_dim, acoustic_dim)
+                receptive += (cem_window - 1) * self._hop
+        #: Samples of left context one frame's tokens depend on (all paths together).
+        self.receptive_field = receptive
+
+    # ----------------------------------------------------------------------------- interface
+    @property
+    def sample_rate(self) -> int:
+        return self._sample_rate
+
+    @property
+    def hop_length(self) -> int:
+        return self._hop
+
+    @property
+    def num_stages(self) -> int:
+        return self.quantizer.num_stages
+
+    @property
+    def cardinality(self) -> int:
+        return self.quantizer.cardinality
+
+    @property
+    def rate_stages(self) -> tuple[int, ...]:
+        return tuple(self.config["rate_stages"])
+
+    @property
+    def config_hash(self) -> str:
+        """Short SHA-256 of the canonical config: identifies the architecture in token files."""
+        blob = json.dumps(self.config, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    # ------------------------------------------------------------------------------- model
+    def _pad(self, wav: Tensor) -> Tensor:
+        n = wav.shape[-1]
+        frames = max(1, -(-n // self._hop))
+        return F.pad(wav, (0, frames * self._hop - n))
+
+    def teacher_features(self, wav: Tensor) -> Tensor:
+        """Frozen teacher features float [B, D_t, T] of wav float [B, 1, N] (N a multiple of hop)."""
+        if not self.emotion_path:
+            raise ValueError("this model has no emotion path")
+        return self.teacher(wav)
+
+    def latent(self, wav: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Pre-quantization latent ``U = [U_e ; A_f]`` float [B, D, T] and teacher features.
+
+        Args:
+            wav: float [B, 1, N] at the model rate, N a multiple of the hop.
+        """
+        a = self.encoder(wav)
+        if not self.emotion_path:
+            return a, None
+        features = self.teacher(wav)
+        e = self.adapter(features)
+        if self.use_cem:
+            a = self.film(a, self.pooling(e))
+        return torch.cat([self.emotion_proj(e), a], dim=1), features
+
+    def forward(self, wav: Tensor, lengths: Tensor | None = None, n_stages: int | None = None,
+                partial_stages: Sequence[int] = ()) -> CodecOutput:
+        """Encode, quantize and decode a training batch.
+
+        Args:
+            wav: float [B, 1, N] at the model rate (no resampling here).
+            lengths: int64 [B] valid samples (None: all N).
+            n_stages: active stages (None: all).
+            partial_stages: stage counts m < n_stages whose reconstructions are also decoded.
+
+        Returns:
+            :class:`CodecOutput`; ``audio`` has the input's length N.
+        """
+        if wav.dim() != 3 or wav.shape[1] != 1:
+            raise ValueError(f"wav must be [B, 1, N], got {tuple(wav.shape)}")
+        n = wav.shape[-1]
+        n_stages = self.stages_for(n_stages=n_stages)
+        x = self._pad(wav)
+        u, features = self.latent(x)
+        q = self.quantizer(u, n_stages)
+        partial = {m: self.decoder(q.partial_sums[m - 1])[..., :n]
+                   for m in partial_stages if m < n_stages}
+        emotion_prediction = None
+        if self.emotion_path:
+            emotion_prediction = self.emotion_decoder(q.quantized[:, : self.emotion_dim])
+        if lengths is None:
+            lengths = torch.full((wav.shape[0],), n, dtype=torch.int64, device=wav.device)
+        return CodecOutput(audio=self.decoder(q.quantized)[..., :n], quantizer=q, n_stages=n_stages,
+                           partial_audio=partial, teacher_features=features,
+                           emotion_prediction=emotion_prediction, lengths=lengths)
+
+    # ------------------------------------------------------------------------- public API
+    @torch.no_grad()
+    def encode(self, wav: Tensor | np.ndarray, sample_rate: int | None = None,
+               lengths: Tensor | None = None, kbps: float | None = None,
+               n_stages: int | None = None) -> Codes:
+        """Encode audio to tokens.
+
+        Args:
+            wav: float audio ``[N]``, ``[B, N]`` or ``[B, C, N]`` (channels are averaged, with a
+                warning) in [-1, 1].
+            sample_rate: rate of ``wav`` (default: the model's, 16 kHz); resampled if different.
+            lengths: int [B] valid samples per item of a zero-padded batch (default: all).
+            kbps: bitrate in kbit/s, one of :attr:`bitrates` (default: the highest).
+            n_stages: explicit stage count instead of ``kbps``.
+
+        Returns:
+            :class:`Codes` with tokens int64 [B, K, T], ``T = ceil(N' / 320)`` at the model rate.
+            Each item's valid frames are exactly the tokens it gets when encoded alone.
+        """
+        n_stages = self.stages_for(kbps, n_stages)
+        sample_rate = self._sample_rate if sample_rate is None else int(sample_rate)
+        device = next(self.parameters()).device
+        wav, lengths = audio.prepare(wav, sample_rate, self._sample_rate, lengths)
+        u, _ = self.latent(self._pad(wav.to(device)))
+        tokens = self.quantizer.encode(u, n_stages)
+        return Codes(tokens=tokens, lengths=lengths.to(device), sample_rate=self._sample_rate,
+                     hop_length=self._hop, cardinality=self.cardinality, levels=self.quantizer.levels,
+                     num_emotion_digits=self.quantizer.num_emotion_digits,
+                     source_sample_rate=sample_rate)
+
+    @torch.no_grad()
+    def decode(self, codes: Codes, sample_rate: int | None = None) -> Tensor:
+        """Decode tokens to audio.
+
+        Args:
+            codes: :class:`Codes` with tokens int [B, K, T] of this model's layout (any K up to
+                :attr:`num_stages`).
+            sample_rate: output rate (default: the model's, 16 kHz).
+
+        Returns:
+            float32 [B, 1, N], N the longest item's length (at ``sample_rate``); samples past an
+            item's own length are zero.
+        """
+        self._check_codes(codes)
+        device = next(self.parameters()).device
+        wav = self.decoder(self.quantizer.decode(codes.tokens.to(device)))
+        lengths = codes.lengths.to(device)
+        wav = audio.zero_beyond(wav[..., : int(lengths.max())], lengths)
+        if sample_rate is not None and int(sample_rate) != self._sample_rate:
+            out_lengths = audio.resampled_length(lengths, self._sample_rate, sample_rate)
+            wav = audio.resample(wav, self._sample_rate, sample_rate)[..., : int(out_lengths.max())]
+            wav = audio.zero_beyond(wav, out_lengths)
+        return wav
+
+    def _check_codes(self, codes: Codes) -> None:
+        if not isinstance(codes, Codes):
+            raise TypeError(f"decode takes a Codes object, got {type(codes).__name__}")
+        layout = (codes.cardinality, codes.levels, codes.hop_length, codes.sample_rate)
+        mine = (self.cardinality, self.quantizer.levels, self._hop, self._sample_rate)
+        if layout != mine:
+            raise ValueError(f"codes layout (cardinality, levels, hop, rate) {layout} does not match "
+                             f"this model's {mine}")
+
+    # ------------------------------------------------------------------------- checkpoints
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created if needed).
+
+        Files are written to temporary names and renamed, so an interrupted save never leaves a
+        half-written model behind.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {"model_type": MODEL_TYPE, "format_version": FORMAT_VERSION,
+                "package_version": __version__, "config": self.config}
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        for name, write in ((WEIGHTS_FILE, lambda p: save_file(state, p, metadata={"format": "pt"})),
+                            (CONFIG_FILE, lambda p: Path(p).write_text(json.dumps(meta, indent=2) + "\n"))):
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+            os.close(fd)
+            try:
+                write(tmp)
+                os.replace(tmp, directory / name)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike, map_location: str | torch.device = "cpu"
+                        ) -> AffectCodec:
+        """Rebuild a model from a folder written by :meth:`save`; weights are loaded strictly.
+
+        Raises:
+            CheckpointError: missing files, another model type, a newer format, or weights whose
+                keys or shapes do not match the config.
+        """
+        directory = Path(directory)
+        meta = read_config(directory)
+        if meta.get("model_type") != MODEL_TYPE:
+            raise CheckpointError(f"{directory}: model_type {meta.get('model_type')!r} is not {MODEL_TYPE!r}")
+        try:
+            model = cls(**meta["config"])
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{directory / CONFIG_FILE}: invalid config: {exc}") from exc
+        weights = directory / WEIGHTS_FILE
+        if not weights.is_file():
+            raise CheckpointError(f"{directory}: no {WEIGHTS_FILE}")
+        try:
+            state = load_file(str(weights), device=str(map_location))
+        except Exception as exc:  # safetensors raises its own error types for corrupt files
+            raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from exc
+        expected = model.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise CheckpointError(f"{weights} does not match its config: missing keys {missing[:5]}"
+                                  f"{' ...' if len(missing) > 5 else ''}, unexpected keys "
+                                  f"{unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}")
+        bad = [k for k in expected if expected[k].shape != state[k].shape]
+        if bad:
+            raise CheckpointError(f"{weights}: shape mismatch for {bad[:5]} "
+                                  f"(e.g. {tuple(state[bad[0]].shape)} vs {tuple(expected[bad[0]].shape)})")
+        model.load_state_dict(state, strict=True)
+        return model.eval()
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    """The parsed ``config.json`` of a model folder, with its format version checked."""
+    path = directory / CONFIG_FILE
+    if not directory.is_dir():
+        raise CheckpointError(f"{directory}: not a model folder (no such directory)")
+    if not path.is_file():
+        raise CheckpointError(f"{directory}: no {CONFIG_FILE}")
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict) or "config" not in meta or not isinstance(meta["config"], dict):
+        raise CheckpointError(f"{path}: missing the 'config' object")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise CheckpointError(f"{path}: format_version {version!r} is not supported "
+                              f"(this package reads 1..{FORMAT_VERSION}; upgrade affectcodec)")
+    return meta

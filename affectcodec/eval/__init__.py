@@ -1,0 +1,1 @@
+"""eval (see ARCHITECTURE.md)."""

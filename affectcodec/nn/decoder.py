@@ -1,0 +1,49 @@
+"""Causal convolutional decoder in the style of DAC, mirroring :class:`~affectcodec.nn.Encoder`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from affectcodec.nn.layers import CausalConv1d, CausalConvTranspose1d, ResidualUnit, Snake1d
+
+
+class DecoderBlock(nn.Module):
+    """Snake, transposed-conv upsampling by ``stride``, three dilated residual units."""
+
+    def __init__(self, in_dim: int, out_dim: int, stride: int):
+        super().__init__()
+        self.block = nn.Sequential(
+            Snake1d(in_dim),
+            CausalConvTranspose1d(in_dim, out_dim, stride),
+            ResidualUnit(out_dim, dilation=1),
+            ResidualUnit(out_dim, dilation=3),
+            ResidualUnit(out_dim, dilation=9),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.block(x)
+
+
+class Decoder(nn.Module):
+    """Latent float [B, input_dim, T] -> waveform float [B, 1, T * hop] in [-1, 1].
+
+    Args:
+        input_dim: channels of the quantized latent.
+        dim: channels after the first conv; halved by each block (DAC's ``decoder_dim``).
+        strides: upsampling per block, in order (DAC uses the encoder's strides reversed).
+    """
+
+    def __init__(self, input_dim: int, dim: int = 256, strides: Sequence[int] = (8, 5, 4, 2)):
+        super().__init__()
+        layers: list[nn.Module] = [CausalConv1d(input_dim, dim, kernel_size=7)]
+        for stride in strides:
+            layers.append(DecoderBlock(dim, dim // 2, stride))
+            dim //= 2
+        layers += [Snake1d(dim), CausalConv1d(dim, 1, kernel_size=7)]
+        self.block = nn.Sequential(*layers)
+
+    def forward(self, latent: Tensor) -> Tensor:
+        return torch.tanh(self.block(latent))

@@ -1,0 +1,61 @@
+"""Finding and loading released models (bundled under ``checkpoints/`` or any folder)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from affectcodec.codec import AffectCodec, CheckpointError, read_config
+
+#: The bundled model that ``load()`` and the CLI use by default.
+DEFAULT_MODEL = "affectcodec-16k-small"
+
+#: Model classes by the ``model_type`` stored in their config.json.
+MODEL_TYPES: dict[str, type[AffectCodec]] = {"affectcodec": AffectCodec}
+
+
+def checkpoints_dir() -> Path:
+    """Folder of bundled models: ``$AFFECTCODEC_CHECKPOINTS`` or the project's ``checkpoints/``."""
+    env = os.environ.get("AFFECTCODEC_CHECKPOINTS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+def resolve(name_or_path: str | os.PathLike | None = None) -> Path:
+    """The model folder for a bundled model name, a folder path, or None (the default model)."""
+    if name_or_path is None:
+        path = checkpoints_dir() / DEFAULT_MODEL
+        if not path.is_dir():
+            raise CheckpointError(
+                f"no bundled default model: {path} does not exist (the trained "
+                f"{DEFAULT_MODEL} checkpoint has not been released yet); pass a model folder")
+        return path
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    bundled = checkpoints_dir() / str(name_or_path)
+    if os.sep not in str(name_or_path) and bundled.is_dir():
+        return bundled
+    available = sorted(p.name for p in checkpoints_dir().glob("*") if (p / "config.json").is_file()) \
+        if checkpoints_dir().is_dir() else []
+    raise CheckpointError(f"no model folder {str(name_or_path)!r} (bundled models: "
+                          f"{', '.join(available) if available else 'none'})")
+
+
+def load(name_or_path: str | os.PathLike | None = None, device: str = "cpu") -> AffectCodec:
+    """Load a released model in eval mode.
+
+    Args:
+        name_or_path: a bundled model's name (a folder of ``checkpoints/``), a model folder, or
+            None for the bundled default (``affectcodec-16k-small``).
+        device: where to put it.
+
+    Raises:
+        CheckpointError: no such model, or a folder that is not a loadable model.
+    """
+    path = resolve(name_or_path)
+    model_type = read_config(path).get("model_type")
+    if model_type not in MODEL_TYPES:
+        raise CheckpointError(f"{path}: unknown model_type {model_type!r}; known: {sorted(MODEL_TYPES)}")
+    return MODEL_TYPES[model_type].from_pretrained(path, map_location=device).to(device)

@@ -1,0 +1,227 @@
+"""Residual FSQ with block-diagonal (BD-RFSQ) or dense projections.
+
+BD-RFSQ is the bottleneck of AffectCodec (Meng et al., "AffectCodec: Emotion-Preserving Neural
+Speech Codec with Block-Diagonal Residual FSQ", arXiv 2605.23373). The latent ``u = [u_e ; u_a]``
+(emotion channels first) goes through ``K`` residual stages. Stage ``k``:
+
+1. input projection ``z = diag(P_in_e, P_in_a) r_{k-1}`` (emotion -> 3 dims, acoustic -> 6);
+2. affine normalisation ``z~ = s * (z - b)``, ``s = softplus(l) + 0.1``, per dimension;
+3. FSQ with levels ``(2, 2, 2 | 4, 4, 4, 4, 4, 4)``, straight-through;
+4. inverse affine, output projection ``u_k = diag(P_out_e, P_out_a) z^``;
+5. residual update ``r_k = r_{k-1} - u_k``.
+
+In the block-diagonal variant the emotion and acoustic blocks are *separate parameters* (never a
+masked dense matrix), including the affine parameters, so by induction the emotion residual
+depends only on the emotion input: no gradient of a loss on the acoustic output can reach an
+emotion parameter, and the reverse. Each stage emits one composite token (the 9 digits in mixed
+radix, emotion digits least significant: ``token = e + 8 * a`` for the default layout).
+
+``DenseRFSQ`` is identical except that its projections are dense; it exists for the ablation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from affectcodec.nn.layers import wn_conv1d
+from affectcodec.quantization.base import Quantizer, QuantizerOutput
+from affectcodec.quantization.fsq import FSQ
+
+# softplus(_SCALE_INIT) + 0.1 == 1: stages start as an identity affine map.
+_SCALE_INIT = math.log(math.expm1(0.9))
+
+
+class _Affine(nn.Module):
+    """Per-dimension ``s * (z - b)`` with ``s = softplus(l) + 0.1`` (and its inverse)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.full((1, dim, 1), _SCALE_INIT))
+        self.bias = nn.Parameter(torch.zeros(1, dim, 1))
+
+    def scale(self) -> Tensor:
+        return F.softplus(self.log_scale) + 0.1
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.scale() * (z - self.bias)
+
+    def inverse(self, z: Tensor) -> Tensor:
+        return z / self.scale() + self.bias
+
+
+class _BlockDiagonal(nn.Module):
+    """``diag(A, B)`` as two independent weight-normalised 1x1 convs: no cross terms can exist."""
+
+    def __init__(self, in_dims: tuple[int, int], out_dims: tuple[int, int]):
+        super().__init__()
+        self.split = in_dims[0]
+        self.emotion = wn_conv1d(in_dims[0], out_dims[0], 1)
+        self.acoustic = wn_conv1d(in_dims[1], out_dims[1], 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.emotion(x[:, : self.split]), self.acoustic(x[:, self.split:])], 1)
+
+
+class _Dense(nn.Module):
+    def __init__(self, in_dims: tuple[int, int], out_dims: tuple[int, int]):
+        super().__init__()
+        self.proj = wn_conv1d(sum(in_dims), sum(out_dims), 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.proj(x)
+
+
+class _Stage(nn.Module):
+    def __init__(self, dims: tuple[int, int], code_dims: tuple[int, int], block_diagonal: bool):
+        super().__init__()
+        projection = _BlockDiagonal if block_diagonal else _Dense
+        self.n_emotion = code_dims[0]
+        self.project_in = projection(dims, code_dims)
+        self.project_out = projection(code_dims, dims)
+        # Separate affine parameters per partition keep the emotion block's parameters disjoint.
+        self.affine_emotion = _Affine(code_dims[0])
+        self.affine_acoustic = _Affine(code_dims[1])
+
+    def normalise(self, z: Tensor) -> Tensor:
+        n = self.n_emotion
+        return torch.cat([self.affine_emotion(z[:, :n]), self.affine_acoustic(z[:, n:])], 1)
+
+    def output(self, values: Tensor) -> Tensor:
+        n = self.n_emotion
+        z = torch.cat([self.affine_emotion.inverse(values[:, :n]),
+                       self.affine_acoustic.inverse(values[:, n:])], 1)
+        return self.project_out(z)
+
+
+class ResidualFSQ(Quantizer):
+    """Residual FSQ over an emotion / acoustic split latent (shared code of both variants).
+
+    Args:
+        emotion_dim: channels of the emotion partition (the first channels of the latent).
+        acoustic_dim: channels of the acoustic partition.
+        n_stages: residual stages K.
+        emotion_levels: FSQ levels of the emotion digits of each stage.
+        acoustic_levels: FSQ levels of the acoustic digits of each stage.
+        block_diagonal: separate emotion/acoustic projections (BD-RFSQ) or dense ones.
+    """
+
+    def __init__(self, emotion_dim: int, acoustic_dim: int, n_stages: int = 8,
+                 emotion_levels: Sequence[int] = (2, 2, 2),
+                 acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4),
+                 block_diagonal: bool = True):
+        super().__init__()
+        if emotion_dim < 1 or acoustic_dim < 1 or n_stages < 1:
+            raise ValueError("emotion_dim, acoustic_dim and n_stages must be >= 1")
+        self.emotion_dim, self.acoustic_dim = int(emotion_dim), int(acoustic_dim)
+        self.input_dim = self.emotion_dim + self.acoustic_dim
+        self.num_stages = int(n_stages)
+        self.emotion_levels = tuple(int(x) for x in emotion_levels)
+        self.acoustic_levels = tuple(int(x) for x in acoustic_levels)
+        self.block_diagonal = block_diagonal
+        self.fsq = FSQ(self.emotion_levels + self.acoustic_levels)
+        dims = (self.emotion_dim, self.acoustic_dim)
+        code_dims = (len(self.emotion_levels), len(self.acoustic_levels))
+        self.stages = nn.ModuleList(_Stage(dims, code_dims, block_diagonal) for _ in range(n_stages))
+
+    @property
+    def cardinality(self) -> int:
+        return self.fsq.cardinality
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return self.fsq.levels
+
+    @property
+    def num_emotion_digits(self) -> int:
+        return len(self.emotion_levels)
+
+    def forward(self, u: Tensor, n_stages: int | None = None) -> QuantizerOutput:
+        """Quantize ``u`` float [B, D, T] (emotion channels first) with ``n_stages`` stages.
+
+        Returns:
+            :class:`QuantizerOutput` with codes int64 [B, n_stages, T] and one partial sum per
+            stage; ``losses["vq/commit"]`` is the mean squared distance between the bounded
+            continuous values and their grid points (in grid units).
+        """
+        if u.dim() != 3 or u.shape[1] != self.input_dim:
+            raise ValueError(f"expected u of shape [B, {self.input_dim}, T], got {tuple(u.shape)}")
+        n_stages = self._check_stages(n_stages)
+        residual, quantized = u, torch.zeros_like(u)
+        codes, partial_sums, commit = [], [], []
+        for stage in self.stages[:n_stages]:
+            z = stage.normalise(stage.project_in(residual))
+            values, digits = self.fsq(z)
+            commit.append(F.mse_loss(torch.tanh(z.float()), values.detach()))
+            u_k = stage.output(values)
+            quantized = quantized + u_k
+            residual = residual - u_k
+            codes.append(self.fsq.digits_to_index(digits))
+            partial_sums.append(quantized)
+        codes_t = torch.stack(codes, dim=1)
+        with torch.no_grad():
+            used = [torch.unique(codes_t[:, k]).numel() for k in range(n_stages)]
+        return QuantizerOutput(
+            quantized=quantized,
+            codes=codes_t,
+            partial_sums=partial_sums,
+            losses={"vq/commit": torch.stack(commit).mean()},
+            metrics={"vq/unique_tokens": torch.tensor(sum(used) / len(used), dtype=torch.float32)},
+        )
+
+    def decode(self, codes: Tensor) -> Tensor:
+        """Quantized latent float [B, D, T] from tokens int [B, K, T]; needs nothing else."""
+        self._check_codes(codes)
+        quantized = None
+        for k in range(codes.shape[1]):
+            values = self.fsq.digits_to_values(self.fsq.index_to_digits(codes[:, k]))
+            u_k = self.stages[k].output(values)
+            quantized = u_k if quantized is None else quantized + u_k
+        return quantized
+
+
+class BDRFSQ(ResidualFSQ):
+    """Block-Diagonal Residual FSQ: emotion and acoustic projections are separate parameters."""
+
+    def __init__(self, emotion_dim: int, acoustic_dim: int, n_stages: int = 8,
+                 emotion_levels: Sequence[int] = (2, 2, 2),
+                 acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4)):
+        super().__init__(emotion_dim, acoustic_dim, n_stages, emotion_levels, acoustic_levels,
+                         block_diagonal=True)
+
+    @property
+    def emotion_parameters(self) -> list[nn.Parameter]:
+        """Every parameter of the emotion blocks (for the structural-guarantee checks)."""
+        params = []
+        for stage in self.stages:
+            for block in (stage.project_in.emotion, stage.project_out.emotion, stage.affine_emotion):
+                params.extend(block.parameters())
+        return params
+
+    @property
+    def acoustic_parameters(self) -> list[nn.Parameter]:
+        """Every parameter of the acoustic blocks."""
+        params = []
+        for stage in self.stages:
+            for block in (stage.project_in.acoustic, stage.project_out.acoustic,
+                          stage.affine_acoustic):
+                params.extend(block.parameters())
+        return params
+
+
+class DenseRFSQ(ResidualFSQ):
+    """Residual FSQ with dense (full) projections: the "factorized" ablation baseline.
+
+    Same arguments, token layout and interface as :class:`BDRFSQ`; the first digits are still
+    called the emotion digits, but nothing keeps acoustic information out of them.
+    """
+
+    def __init__(self, emotion_dim: int, acoustic_dim: int, n_stages: int = 8,
+                 emotion_levels: Sequence[int] = (2, 2, 2),
+                 acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4)):
+        super().__init__(emotion_dim, acoustic_dim, n_stages, emotion_levels, acoustic_levels,
+                         block_diagonal=False)
