@@ -158,6 +158,8 @@ class AffectCodec(Codec, nn.Module):
         receptive = self.encoder.receptive_field
         if emotion_path:
             self.teacher = build_teacher(teacher)
+            # Store the architecture only: the teacher's weights travel in model.safetensors.
+            self.config["teacher"] = self.teacher.config()
             if self.teacher.hop_length != self._hop or self.teacher.sample_rate != self._sample_rate:
                 raise ValueError("the emotion teacher's frame rate must match the codec's")
             self.adapter = EmotionAdapter(self.teacher.feature_dim, adapter_dim)

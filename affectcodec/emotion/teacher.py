@@ -46,7 +46,8 @@ class EmotionTeacher(nn.Module, ABC):
           ``[(t + 1) * 320 - receptive_field, (t + 1) * 320)``, zeros before the start. This is
           what makes padded batches and windowed long files give the same tokens as whole
           single files;
-        * frozen and deterministic: no parameter trains, ``train()`` is a no-op.
+        * frozen and deterministic: no parameter trains, ``train()`` is a no-op. Gradients do
+          flow through a teacher to its *input* (the cycle loss needs that), never into it.
     """
 
     name: ClassVar[str]
@@ -65,15 +66,16 @@ class EmotionTeacher(nn.Module, ABC):
 
     @abstractmethod
     def config(self) -> dict[str, Any]:
-        """``{"name": ..., **constructor_args}``: enough to rebuild it with :func:`build_teacher`."""
+        """``{"name": ..., **constructor_args}``: the architecture, enough to rebuild it with
+        :func:`build_teacher`. It must not point at weight files: a codec stores its teacher's
+        weights in its own ``model.safetensors``."""
 
     @abstractmethod
     def features(self, wav: Tensor) -> Tensor:
         """float [B, 1, N] at 16 kHz -> float [B, feature_dim, N // 320]."""
 
     def forward(self, wav: Tensor) -> Tensor:
-        with torch.no_grad():
-            return self.features(wav)
+        return self.features(wav)
 
 
 @register_teacher
