@@ -47,7 +47,8 @@ class Codes:
         if self.tokens.dim() != 3:
             raise ValueError(f"tokens must be [B, K, T], got shape {tuple(self.tokens.shape)}")
         if self.lengths.shape != (self.tokens.shape[0],):
-            raise ValueError(f"lengths must be [B] = [{self.tokens.shape[0]}], got {tuple(self.lengths.shape)}")
+            raise ValueError(f"lengths must be [B] = [{self.tokens.shape[0]}], "
+                             f"got {tuple(self.lengths.shape)}")
         if self.levels is not None and math.prod(self.levels) != self.cardinality:
             raise ValueError(f"levels {self.levels} do not multiply to cardinality {self.cardinality}")
 

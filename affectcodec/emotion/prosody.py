@@ -76,8 +76,9 @@ class ProsodyAnalyzer(torch.nn.Module):
         slope_w = slope_w / (slope_w**2).sum()
         lags = torch.arange(self.max_lag + 2, dtype=torch.float64)
         cost = octave_cost * torch.log2(lags.clamp(min=1) / self.min_lag)
-        for name, value in (("window", window), ("window_acf", window_acf[: self.max_lag + 2] / window_acf[0]),
-                            ("freqs", freqs), ("slope_w", slope_w), ("lag_cost", cost)):
+        window_acf = window_acf[: self.max_lag + 2] / window_acf[0]
+        for name, value in (("window", window), ("window_acf", window_acf), ("freqs", freqs),
+                            ("slope_w", slope_w), ("lag_cost", cost)):
             self.register_buffer(name, value.float(), persistent=False)
 
     @property

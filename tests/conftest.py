@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny seeded models and the location of the real data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from affectcodec import AffectCodec
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: A model small enough for fast contract tests, with every path (emotion, CEM) switched on.
+TINY = dict(encoder_dim=4, decoder_dim=32, emotion_dim=8, acoustic_dim=16, adapter_dim=8, cem_window=10)
+
+
+def tiny_codec(seed: int = 0, **overrides) -> AffectCodec:
+    torch.manual_seed(seed)
+    return AffectCodec(**{**TINY, **overrides}).eval()
+
+
+@pytest.fixture
+def tiny() -> AffectCodec:
+    return tiny_codec()
+
+
+def data_root() -> Path | None:
+    """nEMO folder: $AFFECTCODEC_DATA (the corpus folder or its parent) or ../shared/data."""
+    candidates = []
+    if os.environ.get("AFFECTCODEC_DATA"):
+        env = Path(os.environ["AFFECTCODEC_DATA"])
+        candidates += [env, env / "nemo-16k"]
+    candidates.append(REPO.parent / "shared" / "data" / "nemo-16k")
+    for path in candidates:
+        if (path / "manifest.tsv").is_file():
+            return path
+    return None
+
+
+@pytest.fixture
+def nemo() -> Path:
+    root = data_root()
+    if root is None:
+        pytest.skip("nEMO data not found: set AFFECTCODEC_DATA or place it at ../shared/data/nemo-16k")
+    return root

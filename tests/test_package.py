@@ -1,0 +1,48 @@
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import affectcodec
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def console_script() -> list[str]:
+    exe = Path(sys.executable).with_name("affectcodec")
+    return [str(exe)] if exe.exists() else [shutil.which("affectcodec") or "affectcodec"]
+
+
+def test_version_matches_pyproject():
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1) == affectcodec.__version__
+
+
+def test_console_script_version_and_help():
+    out = subprocess.run(console_script() + ["--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"affectcodec {affectcodec.__version__}"
+    out = subprocess.run(console_script() + ["--help"], capture_output=True, text=True, check=True)
+    assert "usage: affectcodec" in out.stdout
+    bad = subprocess.run(console_script() + ["--no-such-flag"], capture_output=True, text=True)
+    assert bad.returncode == 2
+
+
+def test_readme_python_api_snippet_runs(tmp_path, monkeypatch):
+    """The README's Python API example is executed as written (README stays true to the code)."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Python API", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(snippet, "README.md", "exec"), scope)  # noqa: S102
+    assert scope["codes"].tokens.shape[:2] == (1, 2)
+    assert scope["wav_hat"].shape == scope["wav"].reshape(1, 1, -1).shape
+    assert (tmp_path / "out" / "mymodel" / "model.safetensors").is_file()
+
+
+def test_inference_does_not_import_lightning():
+    code = ("import sys, torch, affectcodec; c = affectcodec.AffectCodec(encoder_dim=4, decoder_dim=32);"
+            "c.decode(c.encode(torch.zeros(640)));"
+            "sys.exit(int(any(m.split('.')[0] in ('lightning', 'pytorch_lightning') for m in sys.modules)))")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
