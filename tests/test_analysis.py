@@ -1,0 +1,101 @@
+import math
+
+import pytest
+import torch
+
+from affectcodec.analysis import (
+    EmoQ,
+    FeatureRVQ,
+    SERProbe,
+    balanced_mix,
+    biased_mix,
+    code_usage,
+    cosine_by_layer,
+    draw_frames,
+    specific_mix,
+)
+
+LABELS = ["anger", "neutral", "sadness"]
+
+
+def synthetic(seed=0, utterances=12, frames=40, dim=8):
+    """Each class lives near its own random subspace: separable, but not trivially by mean."""
+    gen = torch.Generator().manual_seed(seed)
+    bases = {label: torch.randn(3, dim, generator=torch.Generator().manual_seed(100 + i))
+             for i, label in enumerate(LABELS)}
+    data = []
+    for label in LABELS:
+        for _ in range(utterances):
+            coeff = torch.randn(frames, 3, generator=gen)
+            data.append((label, coeff @ bases[label] + 0.05 * torch.randn(frames, dim, generator=gen)))
+    return data
+
+
+def test_code_usage_known_answers():
+    k = 8
+    uniform = torch.arange(800).remainder(k)[:, None]
+    h, u = code_usage(uniform, k)
+    assert h.tolist() == pytest.approx([1.0]) and u.tolist() == [1.0]
+    h, u = code_usage(torch.zeros(50, 1, dtype=torch.long), k)
+    assert h.tolist() == [0.0] and u.tolist() == [1 / k]
+    half = torch.arange(400).remainder(4)[:, None]
+    h, u = code_usage(torch.cat([half, uniform[:400]], 1), k)
+    assert h.tolist() == pytest.approx([math.log(4) / math.log(8), 1.0]) and u.tolist() == [0.5, 1.0]
+
+
+def test_matched_budgets_and_shares():
+    pools = {label: torch.full((500, 1), float(i)) for i, label in enumerate(LABELS)}
+    for mix, anger in ((specific_mix("anger", LABELS), 300), (biased_mix("anger", LABELS, 0.95), 285),
+                       (biased_mix("anger", LABELS, 0.99), 297), (balanced_mix(LABELS), 100)):
+        frames = draw_frames(pools, mix, budget=300)
+        assert frames.shape == (300, 1)  # every mix spends exactly the budget
+        assert int((frames == 0).sum()) == anger
+    counts = [int((draw_frames(pools, biased_mix("anger", LABELS, 0.95), 1000) == i).sum()) for i in range(3)]
+    assert counts == [950, 25, 25]
+    assert [int((draw_frames(pools, balanced_mix(LABELS), 301) == i).sum()) for i in range(3)] in (
+        [101, 100, 100], [100, 101, 100], [100, 100, 101])
+    with pytest.raises(ValueError, match="no frames"):
+        draw_frames({"anger": pools["anger"]}, balanced_mix(LABELS), 30)
+
+
+def test_rvq_layers_improve_reconstruction():
+    data = synthetic()
+    frames = torch.cat([x for _, x in data])
+    rvq = FeatureRVQ(8, codebook_size=16, layers=4).fit(frames, epochs=3)
+    q = rvq.quantize(data[0][1])
+    assert q.cumulative.shape == (4, 40, 8) and q.indices.shape == (40, 4)
+    cos = cosine_by_layer(data[0][1], q.cumulative)
+    assert (cos.diff() > -1e-3).all() and cos[-1] > cos[0]
+    assert rvq.kbps(50) == pytest.approx(4 * 4 * 50 / 1000)
+
+
+def test_emoq_routes_to_the_codebook_of_the_input_class():
+    train, test = synthetic(seed=0), synthetic(seed=1, utterances=6)
+    budget = 1500
+    by_label = {label: torch.cat([x for lab, x in train if lab == label]) for label in LABELS}
+    specialised = {
+        label: FeatureRVQ(8, 8, 2, seed=1).fit(draw_frames(by_label, specific_mix(label, LABELS), budget))
+        for label in LABELS}
+    balanced = FeatureRVQ(8, 8, 2, seed=1).fit(draw_frames(by_label, balanced_mix(LABELS), budget))
+    for score in ("l2", "cosine"):
+        router = EmoQ(specialised, balanced, score=score)
+        hits = [router.route(x).choice == label for label, x in test]
+        assert sum(hits) / len(hits) >= 0.9, score
+    filtered = EmoQ(specialised, balanced, filtered=True)
+    route = filtered.route(test[0][1], layers=1)
+    assert route.choice in LABELS + ["balanced"] and route.reconstruction.shape == (40, 8)
+    assert set(route.scores) == set(LABELS) | {"balanced"}
+    with pytest.raises(ValueError, match="filtered"):
+        EmoQ(specialised, None, filtered=True)
+
+
+def test_probe_scores_and_neutral_drift():
+    train, test = synthetic(seed=0), synthetic(seed=2, utterances=5)
+    probe = SERProbe(LABELS).fit([x for _, x in train], [lab for lab, _ in train])
+    scores = probe.score([x for _, x in test], [lab for lab, _ in test])
+    assert scores.uar > 0.9 and scores.macro_f1 > 0.9 and scores.to_neutral < 0.1
+    assert sum(map(sum, scores.confusion)) == len(test)
+    # Features collapsed onto the neutral class drift every utterance to neutral.
+    neutral = [x for lab, x in test if lab == "neutral"]
+    drifted = probe.score([neutral[i % len(neutral)] for i in range(len(test))], [lab for lab, _ in test])
+    assert drifted.to_neutral > 0.9
