@@ -99,3 +99,38 @@ def test_probe_scores_and_neutral_drift():
     neutral = [x for lab, x in test if lab == "neutral"]
     drifted = probe.score([neutral[i % len(neutral)] for i in range(len(test))], [lab for lab, _ in test])
     assert drifted.to_neutral > 0.9
+
+
+def test_user_feature_files_are_validated(tmp_path):
+    import numpy as np
+    from safetensors.torch import save_file
+
+    from affectcodec.analysis.features import load_feature_file
+
+    np.save(tmp_path / "ok.npy", np.ones((5, 4), np.float32))
+    assert load_feature_file(tmp_path / "ok.npy").shape == (5, 4)
+    save_file({"features": torch.ones(3, 4), "other": torch.ones(1)}, str(tmp_path / "ok.safetensors"))
+    assert load_feature_file(tmp_path / "ok.safetensors", dim=4).shape == (3, 4)
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object))
+    np.save(tmp_path / "nan.npy", np.full((2, 4), np.nan, np.float32))
+    np.save(tmp_path / "flat.npy", np.ones(4, np.float32))
+    save_file({"a": torch.ones(2, 2), "b": torch.ones(2, 2)}, str(tmp_path / "two.safetensors"))
+    (tmp_path / "x.pt").write_bytes(b"")
+    for name, match in (("obj.npy", "cannot read"), ("nan.npy", "finite"), ("flat.npy", r"\[T, D\]"),
+                        ("two.safetensors", "expected one tensor"), ("x.pt", "must be .npy")):
+        with pytest.raises(ValueError, match=match):
+            load_feature_file(tmp_path / name)
+    with pytest.raises(ValueError, match="differs"):
+        load_feature_file(tmp_path / "ok.npy", dim=8)
+
+
+def test_builtin_feature_sources_give_50hz_frames():
+    from affectcodec.analysis.features import CodecLatentSource, LogMelSource, TeacherSource
+    from affectcodec.emotion import ProsodyTeacher
+    from tests.conftest import tiny_codec
+
+    wav = torch.randn(16000) * 0.1
+    assert LogMelSource()(wav).shape == (50, 80)
+    assert TeacherSource(ProsodyTeacher())(wav).shape == (50, 12)
+    codec = tiny_codec()
+    assert CodecLatentSource(codec)(wav).shape == (50, codec.emotion_dim + codec.acoustic_dim)
