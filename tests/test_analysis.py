@@ -134,3 +134,24 @@ def test_builtin_feature_sources_give_50hz_frames():
     assert TeacherSource(ProsodyTeacher())(wav).shape == (50, 12)
     codec = tiny_codec()
     assert CodecLatentSource(codec)(wav).shape == (50, codec.emotion_dim + codec.acoustic_dim)
+
+
+def test_full_analysis_on_synthetic_features_writes_report_and_plots(tmp_path):
+    from affectcodec.analysis.experiment import AnalysisConfig, Utterance, run_analysis
+    from affectcodec.analysis.report import write_plots, write_report
+
+    utts = [Utterance(x, lab, "train") for lab, x in synthetic(seed=0, utterances=6)]
+    utts += [Utterance(x, lab, "valid") for lab, x in synthetic(seed=3, utterances=3)]
+    config = AnalysisConfig(configs=[[4, 3], [16, 3]], eval_layers=[1, 3], fit_frames=500, epochs=1,
+                            aware_codebook_size=4, aware_layers=2, aware_budget=400, biased_shares=[0.95])
+    results = run_analysis(utts, config)
+    assert results["labels"] == LABELS and results["n_valid"] == 9
+    r = results["rvq"][1]
+    assert set(r["task"]) == {"1", "3"} and len(r["cosine_by_emotion"]["anger"]) == 3
+    assert set(results["emotion_aware"]["by_layers"]) == {"1"}  # eval layers within the 2 aware layers
+    row = results["emotion_aware"]["by_layers"]["1"]
+    assert {"balanced", "emoq_specific", "emoq_specific_filtered", "emoq_biased_0.95"} <= set(row)
+    report = write_report(results, tmp_path, "affectcodec analyze --config test.yaml")
+    assert "Emo-Q" in report.read_text()
+    for path in write_plots(results, tmp_path):
+        assert path.stat().st_size > 1000
