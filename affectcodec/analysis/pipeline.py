@@ -49,7 +49,7 @@ def build_source(kind: str, teacher: str | None = None, codec: str | None = None
     raise ValueError(f"unknown feature source {kind!r}; choose one of {SOURCES}")
 
 
-def _cap(indices: list[int], emotions: list[str], cap: int | None) -> list[int]:
+def stratified_cap(indices: list[int], emotions: list[str], cap: int | None) -> list[int]:
     """At most ``cap`` utterances, taken round-robin over emotions (deterministic)."""
     if cap is None or len(indices) <= cap:
         return indices
@@ -76,7 +76,7 @@ def load_utterances(manifest_path: str | os.PathLike | None, source: FeatureSour
     emotions = [e.emotion for e in manifest]
     utterances, dim = [], None
     for split in ("train", "valid"):
-        indices = _cap([i for i, e in enumerate(manifest) if e.split == split], emotions, cap)
+        indices = stratified_cap([i for i, e in enumerate(manifest) if e.split == split], emotions, cap)
         progress(f"{split}: {len(indices)} utterances, features '{source.name}'")
         for i in indices:
             file = manifest.audio_path(i)

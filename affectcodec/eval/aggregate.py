@@ -1,0 +1,101 @@
+"""Aggregation of the per-utterance cache of ``affectcodec eval`` into the results dict."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from affectcodec.eval.runner import Item, ModelSpec, build_codec, cache_path
+
+
+def _nanmean(values: Sequence[float | None]) -> float:
+    ok = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return float(np.mean(ok)) if ok else math.nan
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequence[float], out: Path,
+              judges: Sequence[Any], leakage_utterances: int = 200) -> dict[str, Any]:
+    """Means of the signal metrics, judge metrics with EDR/MEDR/WEDR, prosody, leakage probe.
+
+    Args:
+        models, items, rates: what was run.
+        out: the eval folder (its ``cache/`` holds one JSON per task).
+        judges: the judges (for their label orders).
+        leakage_utterances: utterances used by the leakage probe (the first ones, in order).
+    """
+    from affectcodec.data.dataset import load_audio
+    from affectcodec.eval.emotion import classification_metrics, degradation_rate
+    from affectcodec.eval.leakage import leakage_probe
+    from affectcodec.eval.prosody import ProsodyPreservation
+
+    originals = [_read(cache_path(out, None, None, it)) for it in items]
+    results: dict[str, Any] = {"n_utterances": len(items), "originals": {}, "models": {}}
+    targets = {}
+    for judge in judges:
+        index = {name: i for i, name in enumerate(judge.labels)}
+        targets[judge.name] = [index[it.emotion] for it in items]
+        pred = [int(np.argmax(o["judges"][judge.name])) for o in originals]
+        results["originals"][judge.name] = classification_metrics(
+            targets[judge.name], pred, len(index)).to_dict() | {"labels": list(judge.labels)}
+    for model in models:
+        per_rate = {}
+        codec = None
+        for kbps in rates:
+            recs = [_read(cache_path(out, model.name, kbps, it)) for it in items]
+            seconds = sum(r["seconds"] for r in recs)
+            file_bytes = [r.get("file_bytes") for r in recs]
+            row: dict[str, Any] = {
+                "kbps_nominal": kbps,
+                "kbps_payload": sum(r["payload_bits"] for r in recs) / seconds / 1000,
+                "kbps_file": (sum(file_bytes) * 8 / seconds / 1000) if None not in file_bytes else None,
+                **{k: _nanmean([r[k] for r in recs]) for k in ("pesq", "stoi", "mel_distance", "si_sdr",
+                                                              "teacher_cosine")},
+            }
+            judge_rows, edr_m, edr_w = {}, [], []
+            for judge in judges:
+                pred = [int(np.argmax(r["judges"][judge.name])) for r in recs]
+                rec = classification_metrics(targets[judge.name], pred, len(judge.labels))
+                orig = results["originals"][judge.name]
+                em, ew = degradation_rate(orig["uar"], rec.uar), degradation_rate(orig["wa"], rec.wa)
+                judge_rows[judge.name] = rec.to_dict() | {"edr_macro": em, "edr_weighted": ew}
+                edr_m.append(em)
+                edr_w.append(ew)
+            row["judges"] = judge_rows
+            row["medr"], row["wedr"] = _nanmean(edr_m), _nanmean(edr_w)
+            prosody = ProsodyPreservation()
+            for r in recs:
+                prosody.merge_state(r["prosody"])
+            row["prosody"] = prosody.compute().to_dict()
+            code_files = [cache_path(out, model.name, kbps, it).with_suffix(".codes.npy") for it in items]
+            if all(p.is_file() for p in code_files[:leakage_utterances]) and len(items) >= 2:
+                codec = codec or build_codec(model)
+                row["leakage"] = _leakage(codec, items[:leakage_utterances], code_files, load_audio,
+                                          leakage_probe)
+            per_rate[f"{kbps:g}"] = row
+        results["models"][model.name] = {"path": model.path, "rates": per_rate}
+    return results
+
+
+def _leakage(codec, items, code_files, load_audio, probe) -> dict[str, float]:
+    from affectcodec.codes import Codes
+
+    codes, wavs = [], []
+    for item, file in zip(items, code_files, strict=False):
+        tokens = torch.from_numpy(np.load(file).astype(np.int64))[None]
+        wav = load_audio(item.path)[0]
+        q = codec.quantizer
+        codes.append(Codes(tokens=tokens, lengths=torch.tensor([wav.numel()]), sample_rate=codec.sample_rate,
+                           hop_length=codec.hop_length, cardinality=codec.cardinality, levels=q.levels,
+                           num_emotion_digits=q.num_emotion_digits))
+        wavs.append(wav)
+    return {part: probe(codes, wavs, part).r2 for part in ("emotion", "acoustic")}
