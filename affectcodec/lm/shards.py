@@ -1,0 +1,138 @@
+"""Corpus tokenization into shards through Lightning's predict loop.
+
+A shard holds ``shard_size`` consecutive utterances of a manifest: their codec tokens
+concatenated along time (``tokens`` int32 [sum T, K]), frame offsets (``offsets`` int64
+[n + 1]) and, in the safetensors metadata, the utterance paths, emotions and speakers. Codes
+(not LM ids) are stored, so any tokenizer layout can be derived later without re-encoding
+(:func:`read_shard`, then :meth:`affectcodec.lm.Tokenizer.codes_to_ids`).
+
+Scaling: each predict step encodes one shard; under DDP the distributed sampler spreads shards
+over ranks and every rank writes its own shard files (temporary file + rename). A finished
+shard is never redone, so an interrupted run resumes. Rank 0 writes ``index.json`` at the end
+from the shard files present.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+INDEX_FILE = "index.json"
+
+
+def shard_name(j: int) -> str:
+    return f"shard-{j:05d}.safetensors"
+
+
+@dataclass(frozen=True)
+class Utt:
+    path: str
+    audio: str
+    emotion: str
+    speaker: str
+
+
+class ShardDataset(Dataset):
+    """Item ``j`` is the audio of every utterance of pending shard ``j`` (a list of [N] tensors)."""
+
+    def __init__(self, shards: list[tuple[int, list[Utt]]]):
+        self.shards = shards
+
+    def __len__(self) -> int:
+        return len(self.shards)
+
+    def __getitem__(self, j: int) -> dict[str, Any]:
+        from affectcodec.data.dataset import load_audio
+
+        index, utts = self.shards[j]
+        return {"shard": index, "utts": utts, "audio": [load_audio(u.audio)[0] for u in utts]}
+
+
+def plan_shards(utts: list[Utt], shard_size: int, out: Path) -> tuple[int, list[tuple[int, list[Utt]]]]:
+    """All shards of the corpus and those whose file is not written yet."""
+    if shard_size < 1:
+        raise ValueError("shard size must be >= 1")
+    shards = [(j, utts[s : s + shard_size]) for j, s in enumerate(range(0, len(utts), shard_size))]
+    return len(shards), [(j, u) for j, u in shards if not (out / shard_name(j)).is_file()]
+
+
+def write_shard(path: Path, tokens: list[Tensor], utts: list[Utt], meta: dict[str, Any]) -> None:
+    """Write one shard atomically (tokens: one int [K, T] per utterance)."""
+    from safetensors.torch import save_file
+
+    offsets = torch.tensor([0] + [t.shape[1] for t in tokens]).cumsum(0)
+    flat = torch.cat([t.t() for t in tokens]).to(torch.int32)
+    metadata = {"utterances": json.dumps([u.__dict__ for u in utts]), "meta": json.dumps(meta)}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file({"tokens": flat.contiguous(), "offsets": offsets}, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+
+
+def read_shard(path: str | os.PathLike) -> tuple[list[Tensor], list[dict[str, str]], dict[str, Any]]:
+    """``(tokens, utterances, meta)``: one int64 [K, T] per utterance, their records, the run facts."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        flat, offsets = f.get_tensor("tokens").long(), f.get_tensor("offsets")
+        md = f.metadata()
+    tokens = [flat[offsets[i] : offsets[i + 1]].t() for i in range(len(offsets) - 1)]
+    return tokens, json.loads(md["utterances"]), json.loads(md["meta"])
+
+
+def write_index(out: Path, n_shards: int, meta: dict[str, Any]) -> dict[str, Any]:
+    """``index.json``: the shards present, utterance and frame counts, and the run facts."""
+    shards, total_utts, total_frames = [], 0, 0
+    for j in range(n_shards):
+        path = out / shard_name(j)
+        if not path.is_file():
+            continue
+        tokens, utts, _ = read_shard(path)
+        frames = sum(t.shape[1] for t in tokens)
+        shards.append({"file": path.name, "utterances": len(utts), "frames": frames})
+        total_utts += len(utts)
+        total_frames += frames
+    index = {"complete": len(shards) == n_shards, "n_shards": n_shards, "shards": shards,
+             "utterances": total_utts, "frames": total_frames, **meta}
+    tmp = out / f".{INDEX_FILE}.tmp"
+    tmp.write_text(json.dumps(index, indent=2))
+    os.replace(tmp, out / INDEX_FILE)
+    return index
+
+
+def first(batch: list[Any]) -> Any:
+    """Collate function of the shard loader: one shard per step, as it is."""
+    return batch[0]
+
+
+def make_module(codec: Any, kbps: float, out: Path, meta: dict[str, Any], batch_size: int = 8):
+    """The LightningModule whose predict step encodes one shard and writes it."""
+    import lightning.pytorch as pl
+
+    class TokenizeModule(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.codec = codec
+
+        def predict_step(self, batch: dict[str, Any], batch_idx: int) -> int:
+            audio, utts = batch["audio"], batch["utts"]
+            tokens = []
+            for s in range(0, len(audio), batch_size):
+                chunk = audio[s : s + batch_size]
+                lengths = torch.tensor([a.numel() for a in chunk])
+                padded = torch.zeros(len(chunk), int(lengths.max()))
+                for b, a in enumerate(chunk):
+                    padded[b, : a.numel()] = a
+                codes = self.codec.encode(padded.to(self.device), lengths=lengths, kbps=kbps)
+                frames = codes.frame_lengths.tolist()
+                tokens += [codes.tokens[b, :, : frames[b]].cpu() for b in range(len(chunk))]
+            write_shard(out / shard_name(batch["shard"]), tokens, utts, meta)
+            return batch["shard"]
+
+    return TokenizeModule()
