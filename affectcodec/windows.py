@@ -31,10 +31,10 @@ from affectcodec.codec import AffectCodec
 from affectcodec.codes import Codes
 from affectcodec.nn.layers import CausalConv1d, CausalConvTranspose1d
 
-#: Default window: 20 s of audio (1,000 frames at 50 Hz). Memory grows with it (about 27 MB per
-#: second of window for the default model, on top of ~0.7 GB for torch and the model); the
-#: context overhead (2.3 s for the default model) shrinks with it.
-DEFAULT_WINDOW_SECONDS = 20.0
+#: Default window: 10 s of audio (500 frames at 50 Hz). Peak memory grows with it (about 27 MB
+#: per second of window for the default model, on top of ~0.7 GB for torch and the model; 20 s
+#: windows peaked at 1.8 GB), the context overhead (2.3 s for the default model) shrinks with it.
+DEFAULT_WINDOW_SECONDS = 10.0
 
 
 def decoder_context_frames(codec: AffectCodec) -> int:

@@ -5,7 +5,8 @@ one of ``--long`` seconds (default 60 s and 1 hour), and for each runs, in a fre
 same code as ``affectcodec encode`` and ``affectcodec decode`` (a 1 s warm-up first, so that
 one-off start-up costs do not count against the short file). It prints per file: encode and
 decode seconds, real-time factor (processing time / audio time, lower is faster), throughput
-(audio seconds per second) and the process's peak resident memory (``ru_maxrss``, which includes
+(audio seconds per second), CPU seconds per audio second (robust to other load on a shared
+machine) and the process's peak resident memory (``ru_maxrss``, which includes
 Python, torch and the model). The long file's throughput relative to the short one's shows that
 time is linear in duration; its peak RSS that memory is bounded.
 """
@@ -90,18 +91,21 @@ def run(args: argparse.Namespace) -> int:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     ratio = rows[1]["throughput"] / rows[0]["throughput"]
+    cpu_ratio = rows[0]["cpu_per_audio_s"] / rows[1]["cpu_per_audio_s"]
     result = {"device": args.device, "threads": rows[0]["threads"], "files": rows,
-              "long_vs_short_throughput": round(ratio, 4)}
+              "long_vs_short_throughput": round(ratio, 4),
+              "long_vs_short_cpu_throughput": round(cpu_ratio, 4)}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"device {args.device}, torch threads {rows[0]['threads']}, model {rows[0]['model']}")
     print(f"{'audio':>9} {'encode s':>9} {'decode s':>9} {'RTF':>7} {'x realtime':>10} "
-          f"{'peak RSS':>10}")
+          f"{'CPU s/s':>8} {'peak RSS':>10}")
     for r in rows:
         print(f"{r['seconds']:>8g}s {r['encode_s']:>9.2f} {r['decode_s']:>9.2f} {r['rtf']:>7.4f} "
-              f"{r['throughput']:>10.1f} {r['peak_rss_mb']:>8.0f}MB")
-    print(f"long-file throughput = {ratio:.1%} of the short file's")
+              f"{r['throughput']:>10.2f} {r['cpu_per_audio_s']:>8.4f} {r['peak_rss_mb']:>8.0f}MB")
+    print(f"long-file throughput = {ratio:.1%} of the short file's (wall clock), "
+          f"{cpu_ratio:.1%} (CPU time)")
     return 0
 
 
@@ -122,11 +126,21 @@ def _measure(model: str, wav: Path, workdir: Path, args: argparse.Namespace) -> 
     total = row["encode_s"] + row["decode_s"]
     row["rtf"] = round(total / row["seconds"], 5)
     row["throughput"] = round(row["seconds"] / total, 3)
+    # CPU seconds per audio second: robust to other load on a shared machine.
+    row["cpu_per_audio_s"] = round((row["encode_cpu_s"] + row["decode_cpu_s"]) / row["seconds"], 5)
+    print(f"  done: {json.dumps(row)}", file=sys.stderr, flush=True)
     return row
 
 
 def _child(model: str, wav: str, affc: str, out: str, device: str, kbps: str) -> None:
-    """Encode and decode one file exactly as the CLI does; print timings as JSON."""
+    """Encode and decode one file exactly as the CLI does; print timings as JSON.
+
+    Progress lines (audio done, wall and CPU seconds, peak RSS so far) go to stderr every
+    5 minutes of audio, so that a long run can be followed (and read if it is cut short).
+    """
+    import resource
+
+    import soundfile as sf
     import torch
 
     from affectcodec import files, pretrained
@@ -136,19 +150,34 @@ def _child(model: str, wav: str, affc: str, out: str, device: str, kbps: str) ->
     identity = files.ModelIdentity.of(codec, Path(model).name)
     kwargs = {"kbps": float(kbps)} if kbps else {}
     warm = Path(affc).with_name("warmup.wav")
-    import soundfile as sf
-
     sf.write(str(warm), (torch.randn(16000) * 0.1).numpy(), 16000)
     files.encode_file(codec, warm, warm.with_suffix(".affc"), force=True, model=identity, **kwargs)
     files.decode_file(codec, warm.with_suffix(".affc"), warm.with_name("warmup_out.wav"),
                       force=True, model=identity)
-    t0 = time.perf_counter()
-    files.encode_file(codec, wav, affc, force=True, model=identity, **kwargs)
-    t1 = time.perf_counter()
-    files.decode_file(codec, affc, out, force=True, model=identity)
-    t2 = time.perf_counter()
+
+    def reporter(phase: str):
+        done, last, w0, c0 = 0.0, 0.0, time.perf_counter(), time.process_time()
+
+        def progress(seconds: float) -> None:
+            nonlocal done, last
+            done += seconds
+            if done - last >= 300:
+                last = done
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                print(f"  {phase}: {done:7.0f} s of audio, wall {time.perf_counter() - w0:7.1f} s, "
+                      f"cpu {time.process_time() - c0:7.1f} s, peak RSS {rss:6.0f} MB",
+                      file=sys.stderr, flush=True)
+        return progress
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    files.encode_file(codec, wav, affc, force=True, model=identity, progress=reporter("encode"),
+                      **kwargs)
+    t1, c1 = time.perf_counter(), time.process_time()
+    files.decode_file(codec, affc, out, force=True, model=identity, progress=reporter("decode"))
+    t2, c2 = time.perf_counter(), time.process_time()
     print(json.dumps({"seconds": audio_info(wav).duration, "encode_s": round(t1 - t0, 3),
-                      "decode_s": round(t2 - t1, 3), "threads": torch.get_num_threads(),
+                      "decode_s": round(t2 - t1, 3), "encode_cpu_s": round(c1 - c0, 3),
+                      "decode_cpu_s": round(c2 - c1, 3), "threads": torch.get_num_threads(),
                       "affc_bytes": os.path.getsize(affc), "model": Path(model).name,
                       "kbps": float(kbps) if kbps else None}))
 

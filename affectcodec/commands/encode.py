@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                              "(default: the model's highest)")
     parser.add_argument("--window", type=common.positive_seconds, default=None, metavar="SECONDS",
                         help="window for long files (memory use; tokens do not depend on it; "
-                             "default 20)")
+                             "default 10)")
     parser.set_defaults(func=run)
     return parser
 

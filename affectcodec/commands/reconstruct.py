@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--kbps", type=float, default=None,
                         help="bitrate in kbit/s (default: the model's highest)")
     parser.add_argument("--window", type=common.positive_seconds, default=None, metavar="SECONDS",
-                        help="window for long files (default 20)")
+                        help="window for long files (default 10)")
     add_output_options(parser)
     parser.set_defaults(func=run)
     return parser
