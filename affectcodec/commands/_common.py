@@ -223,7 +223,7 @@ def run_batch(jobs: list[Job], work: Callable[[Job, Callable[[float], None]], No
     from tqdm import tqdm
 
     show = not quiet and sys.stderr.isatty() and (len(jobs) > 1 or total_seconds > 30)
-    with tqdm(total=round(total_seconds, 1), unit="s", disable=not show, file=sys.stderr,
+    with tqdm(total=total_seconds, unit="s", disable=not show, file=sys.stderr,
               dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio "
                                              "[{elapsed}<{remaining}]") as bar:
         for job in jobs:
