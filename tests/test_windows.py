@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from affectcodec import audio, bitstream, files
-from affectcodec.windows import decode_windows, decoder_context_frames, window_layout
+from affectcodec.windows import decode_windows, decoder_context_frames, deterministic, window_layout
 from tests.conftest import tiny_codec
 
 
@@ -100,3 +100,23 @@ def test_the_same_file_gives_identical_bytes_with_1_and_2_threads(tmp_path, nemo
 def test_window_must_hold_a_frame():
     with pytest.raises(ValueError, match="at least one frame"):
         window_layout(tiny_codec(), 0.001)
+
+
+def test_deterministic_mode_makes_latents_bit_identical_across_threads(nemo):
+    # Stronger than comparing tokens (a ~1e-7 difference flips a token only now and then): the
+    # continuous latent itself must not depend on the thread count. Without deterministic(),
+    # oneDNN's 1x1 convolutions with bias make it differ here (measured ~3e-7).
+    codec = tiny_codec(encoder_dim=8)
+    x = torch.from_numpy(speech(nemo, 2.0))[None, None]
+    before = torch.get_num_threads()
+    latents = []
+    try:
+        with deterministic("cpu"), torch.inference_mode():
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                latents.append(codec.latent(codec._pad(x))[0])
+                decoded = codec.decoder(latents[-1])
+                latents.append(decoded)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(latents[0], latents[2]) and torch.equal(latents[1], latents[3])
