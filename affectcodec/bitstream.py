@@ -1,0 +1,399 @@
+"""The ``.affc`` token file: write, read and validate (specification: ``docs/bitstream.md``).
+
+Layout (all integers big-endian)::
+
+    magic          4 bytes   b"AFFC"
+    version        1 byte    FORMAT_VERSION (1)
+    header length  4 bytes   unsigned, 2 .. MAX_HEADER_BYTES
+    header         UTF-8 JSON object (see :class:`Header`), canonical: sorted keys, no spaces
+    payload        ceil(frames * stages * bits_per_token / 8) bytes of bit-packed tokens
+    crc32          4 bytes   zlib.crc32 of every byte before it (magic .. end of payload)
+
+Tokens are stored frame-major (``token[t, k]`` at index ``t * stages + k``), each in
+``bits_per_token = ceil(log2(cardinality))`` bits (15 for the default 2^15 layout; codebooks need
+not be powers of two), packed least-significant bit first into a little-endian bit stream; unused
+bits of the last byte are zero. Every check the reader makes raises :class:`BitstreamError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import struct
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from affectcodec.codes import Codes
+
+MAGIC = b"AFFC"
+FORMAT_VERSION = 1
+#: Upper bound of the JSON header; a larger length field means a corrupt or foreign file.
+MAX_HEADER_BYTES = 65536
+#: Upper bound of stages per file (a sanity bound, far above any model).
+MAX_STAGES = 64
+SUFFIX = ".affc"
+_PREFIX = struct.Struct(">4sBI")
+
+
+class BitstreamError(ValueError):
+    """A ``.affc`` file that cannot be read or written: wrong magic, unsupported version, bad or
+    oversized header, truncated or overlong payload, CRC mismatch, tokens out of range.
+
+    The message is one line naming what is wrong.
+    """
+
+
+@dataclass(frozen=True)
+class WindowParams:
+    """How the encoder (and decoder) cut a long file into windows (see ``affectcodec.windows``).
+
+    Attributes:
+        frames: frames per window (W).
+        context_frames: frames of left context encoded before each window and discarded (C);
+            at least the model's receptive field, so tokens equal whole-file tokens.
+        decoder_context_frames: tokens of left context decoded before each window (C_d).
+    """
+
+    frames: int
+    context_frames: int
+    decoder_context_frames: int
+
+
+@dataclass(frozen=True)
+class Header:
+    """The JSON header of a ``.affc`` file.
+
+    Attributes:
+        model_name: name of the model folder that encoded the file (informational).
+        config_hash: :attr:`AffectCodec.config_hash` of that model (its architecture).
+        weights_hash: :func:`weights_hash` of that model (its trained weights).
+        source_sample_rate: rate of the input file (Hz).
+        source_channels: channels of the input file (downmixed to mono before encoding).
+        source_num_samples: samples per channel of the input file.
+        sample_rate: the model's rate (Hz); tokens describe audio at this rate.
+        hop_length: samples per frame at ``sample_rate``.
+        num_samples: samples of the encoded (resampled, mono) signal at ``sample_rate``.
+        num_frames: token frames T = max(1, ceil(num_samples / hop_length)).
+        num_stages: residual stages K carried (the bitrate).
+        cardinality: distinct values of one token.
+        levels: FSQ level layout of a composite token (product = cardinality), or None for
+            codebook tokens.
+        num_emotion_digits: leading digits of the layout that are the emotion partition.
+        bits_per_token: stored bits per token, ``max(1, ceil(log2(cardinality)))``.
+        window: the window layout the file was encoded with.
+        encoder: software that wrote the file (e.g. ``"affectcodec 0.1.0"``).
+    """
+
+    model_name: str
+    config_hash: str
+    weights_hash: str
+    source_sample_rate: int
+    source_channels: int
+    source_num_samples: int
+    sample_rate: int
+    hop_length: int
+    num_samples: int
+    num_frames: int
+    num_stages: int
+    cardinality: int
+    levels: tuple[int, ...] | None
+    num_emotion_digits: int
+    bits_per_token: int
+    window: WindowParams
+    encoder: str = field(default="")
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second."""
+        return self.sample_rate / self.hop_length
+
+    @property
+    def kbps(self) -> float:
+        """Nominal bitrate: stages x log2(cardinality) x frame rate / 1000."""
+        return self.num_stages * math.log2(self.cardinality) * self.frame_rate / 1000.0
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return self.num_samples / self.sample_rate
+
+    def to_json(self) -> dict[str, Any]:
+        """The header as written to the file (plus derived ``frame_rate`` and ``kbps``)."""
+        d = asdict(self)
+        d["levels"] = list(self.levels) if self.levels is not None else None
+        d["frame_rate"] = self.frame_rate
+        d["kbps"] = round(self.kbps, 6)
+        return d
+
+
+def bits_for(cardinality: int) -> int:
+    """Bits needed to store one token of ``cardinality`` values: ``max(1, ceil(log2(c)))``."""
+    if cardinality < 1:
+        raise ValueError(f"cardinality must be >= 1, got {cardinality}")
+    return max(1, (int(cardinality) - 1).bit_length())
+
+
+def weights_hash(model: torch.nn.Module) -> str:
+    """Short SHA-256 of a model's state dict (names, dtypes, shapes and values, in name order).
+
+    Identifies trained weights independently of how the file storing them was written.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------ bit packing
+def pack_tokens(tokens: np.ndarray, bits: int) -> bytes:
+    """Pack non-negative integers (any shape, C order) into ``bits`` bits each, LSB first.
+
+    Raises:
+        BitstreamError: a token is negative or does not fit in ``bits`` bits.
+    """
+    flat = np.ascontiguousarray(tokens, dtype=np.int64).reshape(-1)
+    if not 1 <= bits <= 32:
+        raise BitstreamError(f"bits per token must be in 1..32, got {bits}")
+    if flat.size and (flat.min() < 0 or flat.max() >= (1 << bits)):
+        raise BitstreamError(f"token values must be in 0..{(1 << bits) - 1} to fit {bits} bits")
+    # One row of `bits` bits per token; chunks keep the uint8 bit matrix small for long files.
+    out = []
+    shifts = np.arange(bits, dtype=np.int64)
+    step = 1 << 16  # tokens per chunk: a multiple of 8, so chunks end on byte boundaries
+    for start in range(0, flat.size, step):
+        chunk = flat[start:start + step]
+        bit_matrix = ((chunk[:, None] >> shifts) & 1).astype(np.uint8)
+        out.append(np.packbits(bit_matrix.reshape(-1), bitorder="little").tobytes())
+    return b"".join(out)
+
+
+def unpack_tokens(data: bytes, count: int, bits: int) -> np.ndarray:
+    """Inverse of :func:`pack_tokens`: int64 [count] from ``ceil(count * bits / 8)`` bytes.
+
+    Raises:
+        BitstreamError: wrong byte count, or non-zero padding bits after the last token.
+    """
+    expected = packed_size(count, bits)
+    if len(data) != expected:
+        raise BitstreamError(f"payload has {len(data)} bytes, expected {expected} for "
+                             f"{count} tokens of {bits} bits")
+    raw = np.frombuffer(data, dtype=np.uint8)
+    weights = (1 << np.arange(bits, dtype=np.int64))
+    out = np.empty(count, dtype=np.int64)
+    step = 1 << 16
+    for start in range(0, count, step):
+        n = min(step, count - start)
+        byte0 = start * bits // 8  # start * bits is a multiple of 8 (step is)
+        nbytes = -(-n * bits // 8)
+        bit_matrix = np.unpackbits(raw[byte0:byte0 + nbytes], bitorder="little", count=n * bits)
+        out[start:start + n] = bit_matrix.reshape(n, bits).astype(np.int64) @ weights
+    pad = expected * 8 - count * bits
+    if pad and int(raw[-1]) >> (8 - pad):
+        raise BitstreamError("payload padding bits after the last token are not zero")
+    return out
+
+
+def packed_size(count: int, bits: int) -> int:
+    """Bytes of ``count`` tokens of ``bits`` bits."""
+    return -(-count * bits // 8)
+
+
+# ------------------------------------------------------------------------------ header checks
+_INT_FIELDS = ("source_sample_rate", "source_channels", "source_num_samples", "sample_rate",
+               "hop_length", "num_samples", "num_frames", "num_stages", "cardinality",
+               "num_emotion_digits", "bits_per_token")
+_STR_FIELDS = ("model_name", "config_hash", "weights_hash", "encoder")
+_DERIVED = ("frame_rate", "kbps")
+_WINDOW_FIELDS = ("frames", "context_frames", "decoder_context_frames")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def header_from_json(obj: Any) -> Header:
+    """Validate a parsed JSON header (fields, types, ranges, consistency) and build it.
+
+    Raises:
+        BitstreamError: naming the first field that is missing, of the wrong type or inconsistent.
+    """
+    if not isinstance(obj, dict):
+        raise BitstreamError(f"header must be a JSON object, got {type(obj).__name__}")
+    known = set(_INT_FIELDS) | set(_STR_FIELDS) | set(_DERIVED) | {"levels", "window"}
+    unknown = sorted(set(obj) - known)
+    if unknown:
+        raise BitstreamError(f"header has unknown fields {unknown}")
+    for name in _INT_FIELDS + _STR_FIELDS + ("levels", "window"):
+        if name not in obj:
+            raise BitstreamError(f"header is missing the field {name!r}")
+    for name in _INT_FIELDS:
+        if not _is_int(obj[name]):
+            raise BitstreamError(f"header field {name!r} must be an integer, got {obj[name]!r}")
+    for name in _STR_FIELDS:
+        if not isinstance(obj[name], str) or len(obj[name]) > 256:
+            raise BitstreamError(f"header field {name!r} must be a string (<= 256 characters)")
+    for name in ("source_sample_rate", "source_channels", "source_num_samples", "sample_rate",
+                 "hop_length", "num_samples", "num_frames", "cardinality", "bits_per_token"):
+        if obj[name] < 1:
+            raise BitstreamError(f"header field {name!r} must be >= 1, got {obj[name]}")
+    if not 1 <= obj["num_stages"] <= MAX_STAGES:
+        raise BitstreamError(f"header field 'num_stages' must be in 1..{MAX_STAGES}, "
+                             f"got {obj['num_stages']}")
+    levels = obj["levels"]
+    if levels is not None:
+        if not isinstance(levels, list) or not levels or not all(_is_int(x) and x >= 2 for x in levels):
+            raise BitstreamError(f"header field 'levels' must be null or a list of integers >= 2, "
+                                 f"got {levels!r}")
+        if math.prod(levels) != obj["cardinality"]:
+            raise BitstreamError(f"header levels {levels} do not multiply to cardinality "
+                                 f"{obj['cardinality']}")
+        levels = tuple(levels)
+    if not 0 <= obj["num_emotion_digits"] <= (len(levels) if levels else 0):
+        raise BitstreamError(f"header field 'num_emotion_digits' {obj['num_emotion_digits']} is out "
+                             f"of range for levels {obj['levels']}")
+    if obj["bits_per_token"] != bits_for(obj["cardinality"]):
+        raise BitstreamError(f"header bits_per_token {obj['bits_per_token']} does not match "
+                             f"cardinality {obj['cardinality']} (needs {bits_for(obj['cardinality'])})")
+    frames = max(1, -(-obj["num_samples"] // obj["hop_length"]))
+    if obj["num_frames"] != frames:
+        raise BitstreamError(f"header num_frames {obj['num_frames']} does not match num_samples "
+                             f"{obj['num_samples']} / hop_length {obj['hop_length']} ({frames})")
+    window = obj["window"]
+    if not isinstance(window, dict) or set(window) != set(_WINDOW_FIELDS):
+        raise BitstreamError(f"header field 'window' must be an object with {list(_WINDOW_FIELDS)}")
+    if not all(_is_int(window[k]) and window[k] >= 0 for k in _WINDOW_FIELDS) or window["frames"] < 1:
+        raise BitstreamError(f"header window values must be integers (frames >= 1), got {window}")
+    header = Header(levels=levels, window=WindowParams(**window),
+                    **{k: obj[k] for k in _INT_FIELDS + _STR_FIELDS})
+    for name in _DERIVED:  # optional, informational; if present they must agree
+        if name in obj:
+            value = obj[name]
+            mine = header.frame_rate if name == "frame_rate" else round(header.kbps, 6)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) \
+                    or not math.isclose(value, mine, rel_tol=1e-9):
+                raise BitstreamError(f"header field {name!r} is {value!r}, expected {mine}")
+    return header
+
+
+# ------------------------------------------------------------------------------ write / read
+def to_bytes(header: Header, tokens: Tensor | np.ndarray) -> bytes:
+    """Serialise a header and its tokens.
+
+    Args:
+        header: the file's header; ``num_stages`` and ``num_frames`` must match ``tokens``.
+        tokens: int [K, T] (one item of a ``Codes`` batch, stages first).
+
+    Raises:
+        BitstreamError: shapes disagree with the header, or a token is >= the cardinality.
+    """
+    header = header_from_json(header.to_json())  # validate what we are about to write
+    arr = tokens.detach().cpu().numpy() if isinstance(tokens, Tensor) else np.asarray(tokens)
+    if arr.ndim != 2 or arr.shape != (header.num_stages, header.num_frames):
+        raise BitstreamError(f"tokens of shape {arr.shape} do not match the header "
+                             f"[{header.num_stages}, {header.num_frames}]")
+    if arr.size and (arr.min() < 0 or arr.max() >= header.cardinality):
+        raise BitstreamError(f"token values must be in 0..{header.cardinality - 1}")
+    blob = json.dumps(header.to_json(), sort_keys=True, separators=(",", ":")).encode()
+    if len(blob) > MAX_HEADER_BYTES:
+        raise BitstreamError(f"header of {len(blob)} bytes exceeds {MAX_HEADER_BYTES}")
+    body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(blob)) + blob + \
+        pack_tokens(arr.T, header.bits_per_token)  # [T, K]: frame-major
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def _read_exact(f: BinaryIO, n: int, what: str) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise BitstreamError(f"truncated file: {what} needs {n} bytes, only {len(data)} left")
+    return data
+
+
+def read_from(f: BinaryIO) -> tuple[Header, Tensor]:
+    """Read and fully validate one ``.affc`` stream from a binary file object.
+
+    Returns:
+        ``(header, tokens)`` with tokens int64 [K, T].
+
+    Raises:
+        BitstreamError: anything wrong, in this order: magic, version, header length, header
+            JSON, header fields, payload length (truncated or trailing bytes), CRC, padding
+            bits, token values against the cardinality.
+    """
+    magic, version, hlen = _PREFIX.unpack(_read_exact(f, _PREFIX.size, "the file prefix"))
+    if magic != MAGIC:
+        raise BitstreamError(f"not an .affc file (magic {magic!r}, expected {MAGIC!r})")
+    if version != FORMAT_VERSION:
+        raise BitstreamError(f"unsupported .affc format version {version} (this package reads "
+                             f"version {FORMAT_VERSION}; upgrade affectcodec)")
+    if not 2 <= hlen <= MAX_HEADER_BYTES:
+        raise BitstreamError(f"header length {hlen} is outside 2..{MAX_HEADER_BYTES} (corrupt file)")
+    blob = _read_exact(f, hlen, "the header")
+    try:
+        obj = json.loads(blob.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BitstreamError(f"header is not valid UTF-8 JSON ({exc})") from exc
+    header = header_from_json(obj)
+    count = header.num_frames * header.num_stages
+    payload = _read_exact(f, packed_size(count, header.bits_per_token), "the token payload")
+    (crc,) = struct.unpack(">I", _read_exact(f, 4, "the CRC32"))
+    if f.read(1):
+        raise BitstreamError("trailing bytes after the CRC32")
+    actual = zlib.crc32(payload, zlib.crc32(blob, zlib.crc32(_PREFIX.pack(magic, version, hlen))))
+    if crc != actual:
+        raise BitstreamError(f"CRC32 mismatch (stored {crc:08x}, computed {actual:08x}): the file is "
+                             f"corrupt")
+    flat = unpack_tokens(payload, count, header.bits_per_token)
+    if count and int(flat.max()) >= header.cardinality:
+        bad = int(np.argmax(flat >= header.cardinality))
+        raise BitstreamError(f"token {int(flat[bad])} at frame {bad // header.num_stages}, stage "
+                             f"{bad % header.num_stages} is >= the cardinality {header.cardinality}")
+    tokens = torch.from_numpy(flat.reshape(header.num_frames, header.num_stages).T.copy())
+    return header, tokens
+
+
+def from_bytes(data: bytes) -> tuple[Header, Tensor]:
+    """:func:`read_from` over bytes in memory."""
+    return read_from(io.BytesIO(data))
+
+
+def read(path: str | os.PathLike) -> tuple[Header, Tensor]:
+    """Read and validate a ``.affc`` file: ``(header, tokens int64 [K, T])``.
+
+    Raises:
+        BitstreamError: the file is not a valid ``.affc`` file (see :func:`read_from`).
+        OSError: it cannot be opened.
+    """
+    with open(path, "rb") as f:
+        return read_from(f)
+
+
+def read_header(path: str | os.PathLike) -> Header:
+    """The validated header of a ``.affc`` file (the payload and CRC are checked too)."""
+    return read(path)[0]
+
+
+def write(path: str | os.PathLike, header: Header, tokens: Tensor | np.ndarray) -> Path:
+    """Write a ``.affc`` file (not atomic: the CLI writes to a temporary name and renames)."""
+    path = Path(path)
+    path.write_bytes(to_bytes(header, tokens))
+    return path
+
+
+def to_codes(header: Header, tokens: Tensor) -> Codes:
+    """A one-item :class:`Codes` (tokens int64 [1, K, T]) from a file's header and tokens."""
+    return Codes(tokens=tokens[None].long(), lengths=torch.tensor([header.num_samples]),
+                 sample_rate=header.sample_rate, hop_length=header.hop_length,
+                 cardinality=header.cardinality, levels=header.levels,
+                 num_emotion_digits=header.num_emotion_digits,
+                 source_sample_rate=header.source_sample_rate)

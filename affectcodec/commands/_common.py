@@ -1,0 +1,239 @@
+"""Shared parts of the file commands: finding inputs, planning outputs, loading the model,
+running a batch with per-file error reports, progress and warnings.
+
+Not a command itself (the leading underscore keeps it out of the command discovery).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from affectcodec.cli import EXIT_FAILURE, EXIT_OK, CLIError
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file and the output it will be written to."""
+
+    src: Path
+    dst: Path
+
+
+def error(message: str) -> None:
+    """Print ``affectcodec: error: message`` (one line) to stderr."""
+    print(f"affectcodec: error: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def warn(message: str) -> None:
+    """Print ``affectcodec: warning: message`` (one line) to stderr."""
+    print(f"affectcodec: warning: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception: expected failures by message, others with their type."""
+    from affectcodec.audio import AudioFileError
+    from affectcodec.bitstream import BitstreamError
+    from affectcodec.codec import CheckpointError
+
+    expected = (CLIError, AudioFileError, BitstreamError, CheckpointError, ValueError,
+                FileExistsError)
+    if isinstance(exc, expected):
+        return one_line(str(exc))
+    if isinstance(exc, OSError) and exc.strerror:
+        return one_line(f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else ""))
+    return one_line(f"{type(exc).__name__}: {exc}")
+
+
+# ------------------------------------------------------------------------------ arguments
+def add_common(parser: argparse.ArgumentParser, *, output_help: str, model_help: str,
+               output_required: bool = False) -> None:
+    parser.add_argument("-o", "--output", metavar="OUT", help=output_help, required=output_required)
+    parser.add_argument("--model", metavar="DIR", help=model_help)
+    parser.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def sample_rate_arg(text: str) -> str | int:
+    if text == "source":
+        return text
+    try:
+        rate = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'source' or a rate in Hz, got {text!r}") from None
+    if rate <= 0:
+        raise argparse.ArgumentTypeError(f"sample rate must be positive, got {rate}")
+    return rate
+
+
+def audio_format_arg(text: str) -> str:
+    from affectcodec.audio import AudioFileError, output_format
+
+    try:
+        output_format(f"x.{text.lstrip('.')}")
+    except AudioFileError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.lstrip(".").lower()
+
+
+# ------------------------------------------------------------------------------ inputs, outputs
+def find_inputs(paths: Iterable[str], extensions: frozenset[str], what: str
+                ) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+    """Files to process and errors for inputs that gave none.
+
+    Returns:
+        ``([(file, path relative to its folder input, or None if given directly)], [errors])``.
+        Folders are searched recursively for files with one of ``extensions`` (hidden files
+        skipped), in sorted order.
+    """
+    found: list[tuple[Path, Path | None]] = []
+    errors = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file()
+                           and p.suffix.lower().lstrip(".") in extensions
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not files:
+                errors.append(f"{text}: no {what} files in this folder (looked for "
+                              f"{', '.join('.' + e for e in sorted(extensions)[:8])}"
+                              f"{', ...' if len(extensions) > 8 else ''})")
+            found += [(p, p.relative_to(path)) for p in files]
+        elif path.exists():
+            found.append((path, None))
+        else:
+            errors.append(f"{text}: no such file or folder")
+    return found, errors
+
+
+def plan_outputs(inputs: list[tuple[Path, Path | None]], output: str | None, suffix: str,
+                 single_suffixes: frozenset[str], force: bool) -> list[Job]:
+    """Output path of every input; refuses collisions, overwriting inputs, and (without
+    ``force``) existing outputs, before any work starts.
+
+    Rules: without ``-o``, each output is written beside its input with ``suffix``. ``-o`` naming
+    a file (its extension in ``single_suffixes``, and not an existing folder) takes exactly one
+    input. Otherwise ``-o`` is a folder: files given directly go to its top, files found in a
+    folder input keep their path relative to that folder (the tree is mirrored).
+
+    Raises:
+        CLIError: the plan is impossible or would overwrite something.
+    """
+    out = Path(output) if output else None
+    single = out is not None and out.suffix.lower().lstrip(".") in single_suffixes and not out.is_dir()
+    if single and (len(inputs) != 1 or inputs[0][1] is not None):
+        raise CLIError(f"-o {output} names one file, but there are {len(inputs)} inputs; "
+                       f"give a folder")
+    jobs = []
+    for src, rel in inputs:
+        if single:
+            dst = out
+        elif out is None:
+            dst = src.with_suffix(suffix)
+        elif rel is None:
+            dst = out / (src.stem + suffix)
+        else:
+            dst = out / rel.with_suffix(suffix)
+        jobs.append(Job(src, dst))
+    seen: dict[Path, Path] = {}
+    for job in jobs:
+        key = job.dst.resolve()
+        if key in seen:
+            raise CLIError(f"{seen[key]} and {job.src} would both be written to {job.dst}; "
+                           f"rename one or write them to different folders")
+        seen[key] = job.src
+        if key == job.src.resolve():
+            raise CLIError(f"{job.src}: the output would overwrite the input itself")
+    existing = [job.dst for job in jobs if job.dst.exists()]
+    if existing and not force:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise CLIError(f"{existing[0]} exists{more}; use -f to overwrite")
+    return jobs
+
+
+# ------------------------------------------------------------------------------ model
+def check_device(device: str) -> str:
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise CLIError(f"invalid --device {device!r} ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise CLIError(f"--device {device}: CUDA is not available on this machine")
+    return device
+
+
+class Models:
+    """Loads models once per folder; remembers each one's identity for the headers."""
+
+    def __init__(self, device: str):
+        self.device = check_device(device)
+        self._cache: dict[Path, tuple[Any, Any]] = {}
+
+    def get(self, name_or_path: str | None) -> tuple[Any, Any]:
+        """``(codec, ModelIdentity)`` of a model folder, bundled name, or the default (None)."""
+        from affectcodec import pretrained
+        from affectcodec.codec import CheckpointError
+        from affectcodec.files import ModelIdentity
+
+        try:
+            path = pretrained.resolve(name_or_path).resolve()
+            if path not in self._cache:
+                codec = pretrained.load(path, device=self.device)
+                self._cache[path] = (codec, ModelIdentity.of(codec, path.name))
+        except CheckpointError as exc:
+            raise CLIError(str(exc)) from None
+        return self._cache[path]
+
+
+# ------------------------------------------------------------------------------ batches
+def run_batch(jobs: list[Job], work: Callable[[Job, Callable[[float], None]], None],
+              total_seconds: float, quiet: bool, failures: int = 0) -> int:
+    """Run ``work`` on every job; a failing job is reported (one line) and the others go on.
+
+    Args:
+        work: processes one job, reporting progress in seconds of audio.
+        total_seconds: audio in all jobs, for the progress bar (shown on a terminal for several
+            files or more than 30 s of audio, unless ``quiet``).
+        failures: failures already reported (inputs that gave no job).
+
+    Returns:
+        0 if every job (and every input) succeeded, else 1.
+    """
+    from tqdm import tqdm
+
+    show = not quiet and sys.stderr.isatty() and (len(jobs) > 1 or total_seconds > 30)
+    with tqdm(total=total_seconds, unit="s", disable=not show, file=sys.stderr,
+              dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio "
+                                             "[{elapsed}<{remaining}]") as bar:
+        for job in jobs:
+            bar.set_description(job.src.name[:30])
+            try:
+                work(job, bar.update)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # one file's failure must not stop the batch
+                failures += 1
+                bar.clear()
+                error(f"{job.src}: {describe(exc)}")
+    return EXIT_FAILURE if failures else EXIT_OK

@@ -1,0 +1,71 @@
+"""``affectcodec encode``: audio files or folders -> ``.affc`` token files."""
+
+from __future__ import annotations
+
+import argparse
+
+from affectcodec.commands import _common as common
+
+DESCRIPTION = """\
+Encode audio files to .affc token files. INPUT may be files or folders; folders are searched
+recursively for every audio format soundfile reads, and their tree is mirrored under OUT.
+Without -o, each .affc is written beside its input. Existing outputs are never overwritten
+without -f; outputs appear only when complete."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("encode", help="audio files/folders -> .affc token files",
+                                   description=DESCRIPTION)
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or folders")
+    common.add_common(parser, output_help="output folder (or a .affc file name for one input)",
+                      model_help="model folder or bundled model name (default: the bundled "
+                                 "default model)")
+    parser.add_argument("--kbps", type=float, default=None,
+                        help="bitrate in kbit/s: 1.5, 3 or 6 for the default model "
+                             "(default: the model's highest)")
+    parser.add_argument("--window", type=common.positive_seconds, default=None, metavar="SECONDS",
+                        help="window for long files (memory use; tokens do not depend on it; "
+                             "default 10)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from affectcodec import audio, bitstream, files
+    from affectcodec.windows import DEFAULT_WINDOW_SECONDS
+
+    inputs, input_errors = common.find_inputs(args.inputs, audio.AUDIO_EXTENSIONS, "audio")
+    jobs = common.plan_outputs(inputs, args.output, bitstream.SUFFIX, frozenset({"affc"}), args.force)
+    codec, identity = common.Models(args.device).get(args.model) if jobs else (None, None)
+    if codec is not None:
+        try:
+            n_stages = codec.stages_for(args.kbps)
+        except ValueError as exc:
+            raise common.CLIError(str(exc)) from None
+    for message in input_errors:
+        common.error(message)
+
+    def work(job: common.Job, progress) -> None:
+        stats = files.EncodeStats()
+        files.encode_file(codec, job.src, job.dst, force=args.force, n_stages=n_stages,
+                          window_seconds=args.window or DEFAULT_WINDOW_SECONDS, model=identity,
+                          progress=progress, stats=stats)
+        if stats.clipped:
+            common.warn(f"{job.src}: {stats.clipped} samples at or beyond full scale (peak "
+                        f"{stats.peak:.3f}): the input may be clipped")
+
+    return common.run_batch(jobs, work, total_seconds(job.src for job in jobs), args.quiet,
+                            failures=len(input_errors))
+
+
+def total_seconds(paths) -> float:
+    """Seconds of audio in the files that can be opened (for the progress bar)."""
+    from affectcodec.audio import AudioFileError, audio_info
+
+    total = 0.0
+    for path in paths:
+        try:
+            total += audio_info(path).duration
+        except (AudioFileError, OSError):
+            pass
+    return total

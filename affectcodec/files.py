@@ -1,0 +1,254 @@
+"""Audio files <-> ``.affc`` files, streamed in windows (bounded memory, time linear in duration).
+
+This is what the ``encode`` / ``decode`` / ``reconstruct`` commands run; it is usable from Python::
+
+    from affectcodec import files, load
+    codec = load("path/to/model")
+    files.encode_file(codec, "speech.flac", "speech.affc", kbps=1.5)
+    files.decode_file(codec, "speech.affc", "speech.wav")            # at the source rate
+
+Pipeline: :class:`~affectcodec.audio.AudioReader` (blocks, mono) ->
+:class:`~affectcodec.audio.StreamingResampler` (to 16 kHz) ->
+:class:`~affectcodec.windows.WindowedEncoder` -> tokens [K, T] -> :mod:`affectcodec.bitstream`;
+and back through :func:`~affectcodec.windows.decode_windows`, a resampler and
+:class:`~affectcodec.audio.AudioWriter`. Outputs are written to a temporary file in the target
+folder and renamed into place, so an interrupted or failed run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from affectcodec import audio, bitstream
+from affectcodec.bitstream import Header, WindowParams
+from affectcodec.codec import AffectCodec
+from affectcodec.version import __version__
+from affectcodec.windows import (
+    DEFAULT_WINDOW_SECONDS,
+    WindowedEncoder,
+    decode_windows,
+    deterministic,
+    window_layout,
+)
+
+#: Called with the seconds of audio processed since the previous call.
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What a ``.affc`` header says about the model: folder name, architecture and weights."""
+
+    name: str
+    config_hash: str
+    weights_hash: str
+
+    @classmethod
+    def of(cls, codec: AffectCodec, name: str = "") -> ModelIdentity:
+        return cls(name, codec.config_hash, bitstream.weights_hash(codec))
+
+    def check(self, header: Header) -> None:
+        """Raise ValueError if ``header`` was written by another model (architecture or weights)."""
+        if (header.config_hash, header.weights_hash) != (self.config_hash, self.weights_hash):
+            raise ValueError(
+                f"encoded with model {header.model_name or '?'!r} (config {header.config_hash}, "
+                f"weights {header.weights_hash}) but the model given is {self.name or '?'!r} "
+                f"(config {self.config_hash}, weights {self.weights_hash}); pass --model with the "
+                f"model that encoded it")
+
+
+@dataclass
+class EncodeStats:
+    """Input facts gathered while encoding (for the clipping warning)."""
+
+    clipped: int = 0
+    peak: float = 0.0
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """A temporary path beside ``path`` that is renamed to ``path`` if the block succeeds.
+
+    Missing parent folders are created, and removed again (if still empty) on failure, so a
+    failure leaves nothing behind.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``force`` is False.
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists (use -f to overwrite)")
+    created = []
+    parent = path.parent
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        if path.exists() and not force:  # appeared while we worked
+            raise FileExistsError(f"{path} exists (use -f to overwrite)")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs get the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# ------------------------------------------------------------------------------- encoding
+def encode_audio(codec: AffectCodec, path: str | os.PathLike, *, kbps: float | None = None,
+                 n_stages: int | None = None, window_seconds: float = DEFAULT_WINDOW_SECONDS,
+                 model: ModelIdentity | None = None, progress: Progress | None = None,
+                 stats: EncodeStats | None = None) -> tuple[Header, Tensor]:
+    """Encode an audio file (any rate, channels, length) to a header and tokens.
+
+    Args:
+        codec: the model (eval mode, on the device to use).
+        path: any file soundfile reads.
+        kbps / n_stages: the bitrate (default: the highest).
+        window_seconds: window length; the tokens do not depend on it (up to float rounding).
+        model: identity written to the header (default: computed from ``codec``, no name).
+        progress: called with seconds of input processed.
+        stats: filled with the input's clipping statistics.
+
+    Returns:
+        ``(header, tokens int64 [K, T])``, T = ceil(N / 320) for N samples at 16 kHz.
+
+    Raises:
+        AudioFileError: the input is unusable (see :class:`~affectcodec.audio.AudioReader`).
+        ValueError: an unsupported bitrate.
+    """
+    n_stages = codec.stages_for(kbps, n_stages)
+    model = model or ModelIdentity.of(codec)
+    layout = window_layout(codec, window_seconds)
+    reader = audio.AudioReader(path)
+    info = reader.info
+    resampler = audio.StreamingResampler(info.sample_rate, codec.sample_rate)
+    encoder = WindowedEncoder(codec, n_stages, layout)
+    device = next(codec.parameters()).device
+    pieces = []
+    with torch.inference_mode(), deterministic(device):
+        for block in reader:
+            pieces.append(encoder.push(resampler.push(block)))
+            if progress:
+                progress(block.numel() / info.sample_rate)
+        pieces.append(encoder.push(resampler.flush()))
+        pieces.append(encoder.flush())
+    tokens = torch.cat(pieces, dim=1)
+    num_samples = int(audio.resampled_length(info.num_samples, info.sample_rate, codec.sample_rate))
+    if stats is not None:
+        stats.clipped, stats.peak = reader.clipped, reader.peak
+    header = Header(
+        model_name=model.name, config_hash=model.config_hash, weights_hash=model.weights_hash,
+        source_sample_rate=info.sample_rate, source_channels=info.channels,
+        source_num_samples=info.num_samples, sample_rate=codec.sample_rate,
+        hop_length=codec.hop_length, num_samples=num_samples, num_frames=tokens.shape[1],
+        num_stages=n_stages, cardinality=codec.cardinality, levels=codec.quantizer.levels,
+        num_emotion_digits=codec.quantizer.num_emotion_digits,
+        bits_per_token=bitstream.bits_for(codec.cardinality), window=layout,
+        encoder=f"affectcodec {__version__}")
+    return header, tokens
+
+
+def encode_file(codec: AffectCodec, src: str | os.PathLike, dst: str | os.PathLike, *,
+                force: bool = False, **kwargs) -> Header:
+    """Encode ``src`` to the ``.affc`` file ``dst`` (atomically); kwargs as :func:`encode_audio`."""
+    header, tokens = encode_audio(codec, src, **kwargs)
+    data = bitstream.to_bytes(header, tokens)
+    with atomic_path(dst, force) as tmp:
+        tmp.write_bytes(data)
+    return header
+
+
+# ------------------------------------------------------------------------------- decoding
+def output_rate(header: Header, sample_rate: int | str | None) -> int:
+    """The rate to decode to: ``"source"`` (or None) = the encoded file's rate, else an integer."""
+    if sample_rate is None or sample_rate == "source":
+        return header.source_sample_rate
+    rate = int(sample_rate)
+    if rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {rate}")
+    return rate
+
+
+def output_length(header: Header, rate: int) -> int:
+    """Samples of the decoded file at ``rate``: the source's exact count at the source rate."""
+    if rate == header.source_sample_rate:
+        return header.source_num_samples
+    return int(audio.resampled_length(header.num_samples, header.sample_rate, rate))
+
+
+def decode_to(codec: AffectCodec, header: Header, tokens: Tensor, dst: str | os.PathLike, *,
+              sample_rate: int | str | None = None, layout: WindowParams | None = None,
+              model: ModelIdentity | None = None, progress: Progress | None = None,
+              format: str | None = None, subtype: str = "PCM_16") -> audio.AudioWriter:
+    """Decode tokens [K, T] described by ``header`` to the audio file ``dst`` (written as is).
+
+    Args:
+        sample_rate: ``"source"``/None (the encoded file's rate), or Hz.
+        layout: window layout (default: the header's).
+        model: checked against the header (default: computed from ``codec``).
+        progress: called with seconds of audio decoded.
+        format: soundfile format (default: from ``dst``'s extension).
+        subtype: soundfile subtype of the output.
+
+    Returns:
+        The closed writer (``clipped``, ``peak``, ``written``).
+
+    Raises:
+        ValueError: the header names another model, or the layouts disagree.
+    """
+    (model or ModelIdentity.of(codec)).check(header)
+    layout = layout or header.window
+    codes = bitstream.to_codes(header, tokens)
+    rate = output_rate(header, sample_rate)
+    total = output_length(header, rate)
+    resampler = audio.StreamingResampler(header.sample_rate, rate)
+    written = 0
+    with audio.AudioWriter(dst, rate, format or audio.output_format(dst), subtype) as writer, \
+            torch.inference_mode():
+
+        def emit(block: Tensor) -> None:
+            nonlocal written
+            block = block[: max(0, total - written)]
+            writer.write(block)
+            written += block.numel()
+
+        for block in decode_windows(codec, codes, layout):
+            emit(resampler.push(block))
+            if progress:
+                progress(block.numel() / header.sample_rate)
+        emit(resampler.flush())
+        if written < total:  # rounding of the source length: pad the last few samples
+            emit(torch.zeros(total - written))
+    return writer
+
+
+def decode_file(codec: AffectCodec, src: str | os.PathLike, dst: str | os.PathLike, *,
+                force: bool = False, **kwargs) -> audio.AudioWriter:
+    """Decode the ``.affc`` file ``src`` to the audio file ``dst`` (atomically; format from its
+    extension); kwargs as :func:`decode_to`."""
+    header, tokens = bitstream.read(src)
+    kwargs.setdefault("format", audio.output_format(dst))
+    with atomic_path(dst, force) as tmp:
+        return decode_to(codec, header, tokens, tmp, **kwargs)

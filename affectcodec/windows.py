@@ -1,0 +1,179 @@
+"""Long files: encode and decode in fixed windows with left context, in bounded memory.
+
+The model is causal with a bounded receptive field, so the tokens of frames ``[a, b)`` are a
+function of the samples ``[(a + 1) * hop - receptive_field, b * hop)`` only. A window of frames
+``[a, b)`` is therefore encoded from the samples starting ``context_frames`` frames earlier
+(``context_frames * hop >= receptive_field``), and the context's own tokens are discarded: the
+result equals encoding the whole file, up to float rounding (the same numbers summed by
+convolutions of different lengths), whatever the window size. Decoding is the mirror image with
+the decoder's own (much shorter) context, :func:`decoder_context_frames`.
+
+The window layout is recorded in the ``.affc`` header (:class:`~affectcodec.bitstream.WindowParams`)
+so that a file states exactly how its tokens were computed.
+
+Determinism: on CPU, oneDNN's 1x1 convolution with bias sums in an order that depends on the
+number of threads (measured: latents differ by ~3e-7 between 1 and 2 threads, enough to flip a
+token now and then). :func:`deterministic` switches oneDNN off for encoding; torch's native
+convolutions give bit-identical results for any thread count (tested).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+
+from affectcodec.bitstream import WindowParams
+from affectcodec.codec import AffectCodec
+from affectcodec.codes import Codes
+from affectcodec.nn.layers import CausalConv1d, CausalConvTranspose1d
+
+#: Default window: 10 s of audio (500 frames at 50 Hz). Peak memory grows with it (about 27 MB
+#: per second of window for the default model, on top of ~0.7 GB for torch and the model; 20 s
+#: windows peaked at 1.8 GB), the context overhead (2.3 s for the default model) shrinks with it.
+DEFAULT_WINDOW_SECONDS = 10.0
+
+
+def decoder_context_frames(codec: AffectCodec) -> int:
+    """Token frames of left context the decoder's output at a frame depends on (an upper bound).
+
+    Walks the decoder's layers from the output back to the input: a causal conv with kernel
+    ``k`` and dilation ``d`` adds ``(k - 1) * d`` samples at its rate, a transposed conv of
+    stride ``s`` (output block ``t`` depends on input frames ``t - 1`` and ``t``) adds up to
+    ``2 s - 1`` samples of its output rate and divides the rate by ``s``. The last layer's
+    samples are converted to frames, plus one frame for alignment.
+    """
+    layers = [m for m in codec.decoder.modules() if isinstance(m, (CausalConv1d, CausalConvTranspose1d))]
+    context, scale = 0, 1  # context in output samples; output samples per sample at this layer
+    for layer in reversed(layers):
+        if isinstance(layer, CausalConvTranspose1d):
+            context += (2 * layer.stride - 1) * scale
+            scale *= layer.stride
+        else:
+            conv = layer.conv
+            context += (conv.kernel_size[0] - 1) * conv.dilation[0] * scale
+    return math.ceil(context / codec.hop_length) + 1
+
+
+def window_layout(codec: AffectCodec, window_seconds: float = DEFAULT_WINDOW_SECONDS) -> WindowParams:
+    """The window layout for ``codec``: ``window_seconds`` per window, contexts from the model.
+
+    Raises:
+        ValueError: a window shorter than one frame.
+    """
+    frames = int(round(window_seconds * codec.frame_rate))
+    if frames < 1:
+        raise ValueError(f"window must be at least one frame ({1 / codec.frame_rate:g} s), "
+                         f"got {window_seconds:g} s")
+    return WindowParams(frames=frames, context_frames=math.ceil(codec.receptive_field / codec.hop_length),
+                        decoder_context_frames=decoder_context_frames(codec))
+
+
+def check_layout(codec: AffectCodec, layout: WindowParams) -> None:
+    """Raise ValueError if a layout's contexts are shorter than ``codec`` needs."""
+    need = window_layout(codec, layout.frames / codec.frame_rate)
+    if layout.context_frames < need.context_frames or \
+            layout.decoder_context_frames < need.decoder_context_frames:
+        raise ValueError(f"window contexts ({layout.context_frames}, {layout.decoder_context_frames})"
+                         f" frames are shorter than this model needs ({need.context_frames}, "
+                         f"{need.decoder_context_frames})")
+
+
+@contextlib.contextmanager
+def deterministic(device: torch.device | str) -> Iterator[None]:
+    """Inference whose results do not depend on the CPU thread count (see the module notes)."""
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    # Not torch.backends.mkldnn.flags(): it also resets the TF32 setting and warns about it.
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
+
+
+class WindowedEncoder:
+    """Encode a 16 kHz signal given in blocks, one window at a time.
+
+    Args:
+        codec: the model (eval mode).
+        n_stages: stages to keep (the bitrate).
+        layout: window layout (:func:`window_layout`).
+
+    Feed float [n] blocks at the model rate to :meth:`push`; each call returns the token frames
+    int64 [K, t] completed so far; :meth:`flush` returns the rest. The concatenation is the
+    whole file's tokens [K, ceil(N / hop)]. Memory holds one window plus its context.
+    """
+
+    def __init__(self, codec: AffectCodec, n_stages: int, layout: WindowParams):
+        check_layout(codec, layout)
+        self.codec, self.n_stages, self.layout = codec, int(n_stages), layout
+        self.hop = codec.hop_length
+        self._buf = torch.zeros(0)
+        self._buf_start = 0  # absolute sample index of _buf[0]
+        self._total = 0
+        self._next = 0  # first frame of the next window
+
+    def _encode(self, end_frame: int, end_sample: int) -> Tensor:
+        start = max(0, self._next - self.layout.context_frames) * self.hop
+        segment = self._buf[start - self._buf_start: end_sample - self._buf_start]
+        tokens = self.codec.encode(segment[None], n_stages=self.n_stages).tokens[0].cpu()
+        skip = self._next - start // self.hop
+        out = tokens[:, skip: skip + end_frame - self._next]
+        self._next = end_frame
+        keep = max(0, self._next - self.layout.context_frames) * self.hop
+        self._buf = self._buf[keep - self._buf_start:]
+        self._buf_start = keep
+        return out
+
+    def push(self, block: Tensor) -> Tensor:
+        """Feed float [n] samples; returns int64 [K, t] tokens of the windows completed."""
+        block = block.reshape(-1).float()
+        self._buf = torch.cat([self._buf, block])
+        self._total += block.numel()
+        outs = [torch.zeros(self.n_stages, 0, dtype=torch.int64)]
+        while self._total >= (self._next + self.layout.frames) * self.hop:
+            end = self._next + self.layout.frames
+            outs.append(self._encode(end, end * self.hop))
+        return torch.cat(outs, dim=1)
+
+    def flush(self) -> Tensor:
+        """The last (partial) window's tokens int64 [K, t]; the final frame is zero-padded."""
+        frames = max(1, -(-self._total // self.hop))
+        if self._next >= frames:
+            return torch.zeros(self.n_stages, 0, dtype=torch.int64)
+        return self._encode(frames, self._total)
+
+
+def decode_windows(codec: AffectCodec, codes: Codes, layout: WindowParams) -> Iterator[Tensor]:
+    """Decode one item's tokens window by window.
+
+    Args:
+        codec: the model.
+        codes: one item (tokens [1, K, T], lengths [1]) of this model's layout.
+        layout: window layout (its ``frames`` and ``decoder_context_frames`` are used; a context
+            shorter than the model needs is raised to what it needs).
+
+    Yields:
+        float32 [n] blocks at the model rate; together ``codes.lengths[0]`` samples, equal to
+        ``codec.decode(codes)`` up to float rounding.
+    """
+    if codes.tokens.shape[0] != 1:
+        raise ValueError("decode_windows takes one item (tokens [1, K, T])")
+    hop, total = codec.hop_length, int(codes.lengths[0])
+    frames = codes.tokens.shape[-1]
+    context = max(layout.decoder_context_frames, decoder_context_frames(codec))
+    for a in range(0, frames, layout.frames):
+        b = min(frames, a + layout.frames)
+        start = max(0, a - context)
+        n = min(total, b * hop) - start * hop
+        piece = Codes(tokens=codes.tokens[:, :, start:b], lengths=torch.tensor([n]),
+                      sample_rate=codes.sample_rate, hop_length=hop, cardinality=codes.cardinality,
+                      levels=codes.levels, num_emotion_digits=codes.num_emotion_digits)
+        wav = codec.decode(piece)[0, 0].cpu()
+        yield wav[(a - start) * hop:]

@@ -1,0 +1,189 @@
+"""The .affc container: bit packing, round trips over random layouts, and every reader check."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from affectcodec import bitstream as bs
+from affectcodec import files
+from affectcodec.bitstream import BitstreamError, Header, WindowParams
+from tests.conftest import tiny_codec
+
+
+def make_header(levels=(2, 2, 2, 4, 4, 4, 4, 4, 4), cardinality=None, stages=2, frames=10,
+                hop=320, **overrides) -> Header:
+    cardinality = cardinality or math.prod(levels)
+    fields = dict(model_name="m", config_hash="0123456789abcdef", weights_hash="fedcba9876543210",
+                  source_sample_rate=44100, source_channels=2, source_num_samples=frames * 882,
+                  sample_rate=16000, hop_length=hop, num_samples=frames * hop - 7,
+                  num_frames=frames, num_stages=stages, cardinality=cardinality,
+                  levels=tuple(levels) if levels else None,
+                  num_emotion_digits=min(3, len(levels)) if levels else 0,
+                  bits_per_token=bs.bits_for(cardinality),
+                  window=WindowParams(1000, 116, 21), encoder="test")
+    fields.update(overrides)
+    return Header(**fields)
+
+
+def test_default_layout_is_15_bits_per_token():
+    codec = tiny_codec()
+    assert codec.cardinality == 2**15 and bs.bits_for(codec.cardinality) == 15
+    assert [bs.bits_for(c) for c in (1, 2, 3, 4, 5, 1000, 1024, 1025, 2**31)] == \
+        [1, 1, 2, 2, 3, 10, 10, 11, 31]
+
+
+@pytest.mark.parametrize("bits", [1, 2, 7, 8, 9, 15, 16, 17, 31, 32])
+def test_pack_unpack_round_trip(bits):
+    rng = np.random.default_rng(bits)
+    for count in (0, 1, 7, 8, 9, 1000, 70001):  # 70001 spans several internal chunks
+        tokens = rng.integers(0, 1 << bits, size=count, dtype=np.int64)
+        data = bs.pack_tokens(tokens, bits)
+        assert len(data) == math.ceil(count * bits / 8)
+        assert np.array_equal(bs.unpack_tokens(data, count, bits), tokens)
+
+
+def test_packing_is_lsb_first_little_endian():
+    # 3-bit tokens 1, 2, 7 -> bits 100 010 111 (LSB first) -> bytes 0b11010001, 0b00000001
+    assert bs.pack_tokens(np.array([1, 2, 7]), 3) == bytes([0b11010001, 0b00000001])
+
+
+def test_round_trip_property_over_random_shapes_and_layouts():
+    rng = np.random.default_rng(0)
+    for trial in range(150):
+        if trial % 5 == 0:  # codebook tokens: any cardinality, no level layout
+            levels, cardinality = None, int(rng.integers(1, 5000))
+        else:
+            levels = tuple(int(x) for x in rng.integers(2, 8, size=int(rng.integers(1, 10))))
+            cardinality = None
+        stages = int(rng.integers(1, 9))
+        frames = int(rng.integers(1, 400))
+        header = make_header(levels=levels, cardinality=cardinality, stages=stages, frames=frames)
+        tokens = torch.from_numpy(rng.integers(0, header.cardinality, size=(stages, frames)))
+        data = bs.to_bytes(header, tokens)
+        hlen = struct.unpack(">I", data[5:9])[0]
+        assert len(data) == 9 + hlen + math.ceil(stages * frames * header.bits_per_token / 8) + 4
+        header2, tokens2 = bs.from_bytes(data)
+        assert header2 == header
+        assert torch.equal(tokens2, tokens) and tokens2.dtype == torch.int64
+
+
+def test_writer_is_deterministic_and_rejects_bad_tokens():
+    header = make_header(levels=(3, 5), frames=4)
+    tokens = torch.arange(8).reshape(2, 4)
+    assert bs.to_bytes(header, tokens) == bs.to_bytes(header, tokens.clone())
+    with pytest.raises(BitstreamError, match="0..14"):
+        bs.to_bytes(header, torch.full((2, 4), 15))
+    with pytest.raises(BitstreamError, match="do not match the header"):
+        bs.to_bytes(header, torch.zeros(2, 5, dtype=torch.int64))
+
+
+# ------------------------------------------------------------------------------ reader checks
+def rebuild(prefix: bytes, header_obj: dict | bytes, payload: bytes) -> bytes:
+    blob = header_obj if isinstance(header_obj, bytes) else \
+        json.dumps(header_obj, sort_keys=True, separators=(",", ":")).encode()
+    body = prefix[:5] + struct.pack(">I", len(blob)) + blob + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def parts(data: bytes) -> tuple[bytes, dict, bytes]:
+    hlen = struct.unpack(">I", data[5:9])[0]
+    return data[:9], json.loads(data[9:9 + hlen]), data[9 + hlen:-4]
+
+
+@pytest.fixture
+def good() -> bytes:
+    header = make_header(levels=(3, 5), stages=3, frames=7)  # cardinality 15 in 4 bits
+    tokens = torch.from_numpy(np.random.default_rng(0).integers(0, 15, size=(3, 7)))
+    return bs.to_bytes(header, tokens)
+
+
+def test_good_file_reads(good):
+    header, tokens = bs.from_bytes(good)
+    assert tokens.shape == (3, 7) and header.bits_per_token == 4
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda d: b"RIFF" + d[4:], "not an .affc file"),
+    (lambda d: d[:4] + bytes([2]) + d[5:], "unsupported .affc format version 2"),
+    (lambda d: d[:5] + struct.pack(">I", 2**31) + d[9:], "header length 2147483648 is outside"),
+    (lambda d: d[:5] + struct.pack(">I", 1) + d[9:], "header length 1 is outside"),
+    (lambda d: d[:-6], "truncated file: the token payload"),
+    (lambda d: d[:-2], "truncated file: the CRC32"),
+    (lambda d: d[:3], "truncated file: the file prefix"),
+    (lambda d: d + b"\0", "trailing bytes"),
+    (lambda d: d[:-7] + bytes([d[-7] ^ 0x10]) + d[-6:], "CRC32 mismatch"),
+    (lambda d: d[:-1] + bytes([d[-1] ^ 1]), "CRC32 mismatch"),
+])
+def test_corrupt_files_raise_one_error_type(good, mutate, match):
+    with pytest.raises(BitstreamError, match=match):
+        bs.from_bytes(mutate(good))
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda h: h.pop("num_frames"), "missing the field 'num_frames'"),
+    (lambda h: h.update(num_frames="7"), "'num_frames' must be an integer"),
+    (lambda h: h.update(num_stages=True), "'num_stages' must be an integer"),
+    (lambda h: h.update(num_frames=8), "num_frames 8 does not match"),
+    (lambda h: h.update(levels=[3, 4]), "do not multiply to cardinality"),
+    (lambda h: h.update(bits_per_token=5), "bits_per_token 5 does not match"),
+    (lambda h: h.update(extra=1), "unknown fields \\['extra'\\]"),
+    (lambda h: h.update(window={"frames": 0, "context_frames": 1, "decoder_context_frames": 1}),
+     "window values"),
+    (lambda h: h.update(kbps=9.0), "'kbps' is 9.0"),
+    (lambda h: h.update(num_stages=0), "'num_stages' must be in 1..64"),
+    (lambda h: h.update(sample_rate=0), "'sample_rate' must be >= 1"),
+])
+def test_bad_header_fields(good, edit, match):
+    prefix, header, payload = parts(good)
+    edit(header)
+    with pytest.raises(BitstreamError, match=match):
+        bs.from_bytes(rebuild(prefix, header, payload))
+
+
+def test_header_that_is_not_json(good):
+    prefix, _, payload = parts(good)
+    with pytest.raises(BitstreamError, match="not valid UTF-8 JSON"):
+        bs.from_bytes(rebuild(prefix, b"\xff{not json", payload))
+    with pytest.raises(BitstreamError, match="must be a JSON object"):
+        bs.from_bytes(rebuild(prefix, b"[1, 2]", payload))
+
+
+def test_token_beyond_cardinality_with_a_valid_crc(good):
+    prefix, header, payload = parts(good)
+    tokens = bs.unpack_tokens(payload, 21, 4)
+    tokens[11] = 15  # fits 4 bits, but the layout (3, 5) has 15 values: 0..14
+    with pytest.raises(BitstreamError, match=r"token 15 at frame 3, stage 2 is >= the cardinality 15"):
+        bs.from_bytes(rebuild(prefix, header, bs.pack_tokens(tokens, 4)))
+
+
+def test_nonzero_padding_bits_with_a_valid_crc(good):
+    prefix, header, payload = parts(good)  # 21 tokens x 4 bits = 84 bits -> 4 padding bits
+    with pytest.raises(BitstreamError, match="padding bits"):
+        bs.from_bytes(rebuild(prefix, header, payload[:-1] + bytes([payload[-1] | 0x80])))
+
+
+# ------------------------------------------------------------------------------ sizes
+@pytest.mark.parametrize("kbps", [1.5, 3.0, 6.0])
+def test_file_size_matches_the_nominal_bitrate(tmp_path, nemo, kbps):
+    codec = tiny_codec()
+    names = sorted((nemo / "audio").glob("EB0_neutral_*.flac"))[:3]
+    wav = np.concatenate([sf.read(str(p), dtype="float32")[0] for p in names])
+    src = tmp_path / "speech.flac"
+    sf.write(str(src), wav, 16000)
+    header = files.encode_file(codec, src, tmp_path / "speech.affc", kbps=kbps)
+    size = (tmp_path / "speech.affc").stat().st_size
+    hlen = struct.unpack(">I", (tmp_path / "speech.affc").read_bytes()[5:9])[0]
+    overhead = 9 + hlen + 4
+    duration = len(wav) / 16000
+    nominal = kbps * 1000 * duration / 8
+    assert duration > 5 and header.kbps == kbps
+    assert abs((size - overhead) - nominal) / nominal < 0.01, (size, overhead, nominal)
+    assert overhead < 700  # the header is small next to the payload
