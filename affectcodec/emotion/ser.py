@@ -1,0 +1,177 @@
+"""The learned emotion teacher: a causal dilated-CNN SER encoder with an attention-pooling head.
+
+:class:`SERNet` is the trainable network (front end, encoder, classifier head);
+:class:`SERTeacher` wraps a trained one behind the :class:`EmotionTeacher` contract (frozen,
+causal, bounded receptive field) and exposes the head as :meth:`SERTeacher.predict_proba`.
+
+Architecture (defaults)::
+
+    wav [B, 1, N] -> CausalLogMel (64 bands, 40 ms window ending at the frame end, hop 320,
+    2 s causal mean normalisation) -> 4 causal conv blocks (kernel 5/3/3/3, dilation 1/2/4/8,
+    128 channels, per-frame LayerNorm, GELU, residual) -> features [B, 128, N // 320]
+    -> attentive statistics pooling (classifier only) -> linear -> 6 emotion logits
+
+Receptive field of a frame: the front end's ``640 + 99 * 320`` samples plus the encoder's
+``(4 + 4 + 8 + 16) * 320`` = 42,240 samples (2.64 s).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
+from affectcodec.emotion.checkpoint import read_model_dir, save_model_dir
+from affectcodec.emotion.frontend import CausalLogMel
+from affectcodec.emotion.pooling import AttentiveStatsPooling
+from affectcodec.emotion.teacher import EmotionTeacher, register_teacher
+
+MODEL_TYPE = "ser_teacher"
+
+
+class _ChannelNorm(nn.LayerNorm):
+    """LayerNorm over channels of [B, C, T], per frame (causal, unlike batch or group norm)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class _CausalBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, kernel: int, dilation: int, dropout: float):
+        super().__init__()
+        self.pad = (kernel - 1) * dilation
+        self.conv = nn.Conv1d(cin, cout, kernel, dilation=dilation)
+        self.norm = _ChannelNorm(cout)
+        self.drop = nn.Dropout(dropout)
+        self.residual = cin == cout
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.drop(F.gelu(self.norm(self.conv(F.pad(x, (self.pad, 0))))))
+        return x + y if self.residual else y
+
+
+class SERNet(nn.Module):
+    """Trainable SER network (front end + causal encoder + attention-pooling head).
+
+    Args:
+        labels: class names in output order.
+        n_mels: mel bands of the front end.
+        channels: width of the encoder (= feature_dim).
+        kernels, dilations: per causal conv block.
+        norm_frames: causal mean-normalisation window of the front end (frames).
+        dropout: dropout inside the encoder and before the classifier.
+    """
+
+    hop_length: ClassVar[int] = 320
+
+    def __init__(self, labels: Sequence[str] = NEMO_EMOTIONS, n_mels: int = 64, channels: int = 128,
+                 kernels: Sequence[int] = (5, 3, 3, 3), dilations: Sequence[int] = (1, 2, 4, 8),
+                 norm_frames: int = 100, dropout: float = 0.1):
+        super().__init__()
+        if len(kernels) != len(dilations):
+            raise ValueError("kernels and dilations must have the same length")
+        self.labels = LabelMap(labels)
+        self.args: dict[str, Any] = {"labels": list(labels), "n_mels": n_mels, "channels": channels,
+                                     "kernels": list(kernels), "dilations": list(dilations),
+                                     "norm_frames": norm_frames, "dropout": dropout}
+        self.frontend = CausalLogMel(hop_length=self.hop_length, n_mels=n_mels, norm_frames=norm_frames)
+        widths = [n_mels] + [channels] * len(kernels)
+        self.encoder = nn.Sequential(*[_CausalBlock(widths[i], widths[i + 1], k, d, dropout)
+                                       for i, (k, d) in enumerate(zip(kernels, dilations, strict=True))])
+        self.pool = AttentiveStatsPooling(channels)
+        self.drop = nn.Dropout(dropout * 3)
+        self.classifier = nn.Linear(self.pool.out_dim, len(self.labels))
+        self.feature_dim = channels
+        encoder_frames = sum((k - 1) * d for k, d in zip(kernels, dilations, strict=True))
+        #: Samples of left context one feature frame depends on.
+        self.receptive_field = self.frontend.receptive_field + encoder_frames * self.hop_length
+
+    def frame_lengths(self, lengths: Tensor) -> Tensor:
+        """Feature frames covering ``lengths`` samples (ceil)."""
+        return torch.div(lengths + self.hop_length - 1, self.hop_length, rounding_mode="floor")
+
+    def frontend_features(self, wav: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """wav float [B, 1, N], lengths [B] -> (log-mel float [B, n_mels, T], frame lengths [B]).
+        ``wav`` is zero-padded to a multiple of 320 samples."""
+        n = wav.shape[-1]
+        wav = F.pad(wav, (0, -n % self.hop_length))
+        return self.frontend(wav), self.frame_lengths(lengths.to(wav.device)).clamp(min=1)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """Front-end output float [B, n_mels, T] -> features float [B, channels, T]."""
+        return self.encoder(x)
+
+    def logits_from_frontend(self, x: Tensor, frame_lengths: Tensor) -> Tensor:
+        """Front-end output float [B, n_mels, T], frame lengths [B] -> logits float [B, C]."""
+        return self.classifier(self.drop(self.pool(self.encode(x), frame_lengths)))
+
+    def forward(self, wav: Tensor, lengths: Tensor) -> Tensor:
+        """wav float [B, 1, N] at 16 kHz, lengths [B] -> logits float [B, C]."""
+        return self.logits_from_frontend(*self.frontend_features(wav, lengths))
+
+    def save_pretrained(self, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> None:
+        """Write a released model folder (config.json, model.safetensors, labels.json)."""
+        save_model_dir(directory, MODEL_TYPE, self.args, self.state_dict(), self.labels, extra)
+
+
+@register_teacher
+class SERTeacher(EmotionTeacher):
+    """Frozen learned emotion teacher: frame features of a trained :class:`SERNet`.
+
+    ``features(wav)`` gives the encoder output (before pooling), float [B, 128, N // 320];
+    causal: frame ``t`` depends only on samples ``[(t + 1) * 320 - receptive_field, (t + 1) *
+    320)`` (receptive_field = 42,240 samples by default). :meth:`predict_proba` runs the pooled
+    classifier head on whole utterances.
+
+    Args:
+        pretrained: a model folder, or the name of a bundled one (``"ser-teacher"``), to load
+            weights from; None builds random weights (a codec checkpoint then supplies them).
+            Not part of :meth:`config`.
+        **arch: :class:`SERNet` architecture arguments (labels, n_mels, channels, kernels,
+            dilations, norm_frames, dropout); when ``pretrained`` is given they come from its
+            config and any passed here must agree.
+    """
+
+    name: ClassVar[str] = "ser"
+
+    def __init__(self, pretrained: str | os.PathLike | None = None, **arch: Any):
+        super().__init__()
+        tensors = None
+        if pretrained is not None:
+            stored, tensors, _ = read_model_dir(pretrained, MODEL_TYPE)
+            clash = {k: v for k, v in arch.items() if k in stored and _norm(stored[k]) != _norm(v)}
+            if clash:
+                raise ValueError(f"{pretrained}: architecture arguments {sorted(clash)} differ from "
+                                 f"the checkpoint's")
+            arch = {**stored, **arch}
+        self.net = SERNet(**arch)
+        if tensors is not None:
+            self.net.load_state_dict(tensors, strict=True)
+        self.labels = self.net.labels.labels
+        self.feature_dim = self.net.feature_dim
+        self.receptive_field = self.net.receptive_field
+        self._freeze()
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, **self.net.args}
+
+    def features(self, wav: Tensor) -> Tensor:
+        """float [B, 1, N] at 16 kHz (N a multiple of 320) -> float [B, feature_dim, N // 320]."""
+        return self.net.encode(self.net.frontend(wav))
+
+    @torch.no_grad()
+    def predict_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Class probabilities of the teacher's own head: wav float [B, 1, N] at 16 kHz,
+        lengths [B] (None = all N) -> float [B, C] in the order of ``labels``."""
+        if lengths is None:
+            lengths = torch.full((wav.shape[0],), wav.shape[-1], dtype=torch.int64)
+        return torch.softmax(self.net(wav, lengths), dim=-1)
+
+
+def _norm(value: Any) -> Any:
+    return list(value) if isinstance(value, (tuple, list)) else value
