@@ -132,3 +132,35 @@ def test_teacher_cosine_identical_is_one():
     cos = teacher_cosine(teacher, both, both.clone(), lengths)
     assert cos.shape == (2,) and torch.allclose(cos, torch.ones(2), atol=1e-5)
     assert float(teacher_cosine(teacher, wav, other)[0]) < 0.99
+
+
+def test_speaker_adapted_judging_uses_the_originals_statistics():
+    from affectcodec.emotion.adaptation import SpeakerHead
+
+    class LevelJudge(EmotionJudge):
+        """Loud = anger, quiet = sadness, relative to the speaker (adapted) or absolutely."""
+
+        name, labels = "level", ("anger", "sadness")
+        speaker_head = SpeakerHead(torch.zeros(1), torch.ones(1), torch.tensor([[50.0], [-50.0]]),
+                                   torch.zeros(2))
+
+        def embed(self, wav, lengths=None):
+            return wav.abs().amax(dim=(1, 2))[:, None].double()
+
+        def utterance_proba(self, wav, lengths=None):
+            loud = self.embed(wav)[:, 0] > 0.5
+            return torch.stack([loud, ~loud], dim=1).float()
+
+    tone = torch.sin(torch.linspace(0, 300, 3200))[None]
+    emotions = ["anger", "sadness"] * 6
+    speakers = ["quiet"] * 6 + ["loud"] * 6  # a quiet speaker's anger is softer than 0.5
+    level = {("quiet", "anger"): 0.4, ("quiet", "sadness"): 0.1, ("loud", "anger"): 0.9,
+             ("loud", "sadness"): 0.6}
+    wavs = [level[s, e] * tone for s, e in zip(speakers, emotions, strict=True)]
+    alone = evaluate_judges([LevelJudge()], emotions, wavs, wavs)
+    adapted = evaluate_judges([LevelJudge()], emotions, wavs, wavs, speakers=speakers)
+    assert alone.judges[0].original.uar == 0.5 and adapted.judges[0].original.uar == 1.0
+    assert adapted.medr == 0.0
+    # A codec that halves the level: judged against the originals' statistics, it is caught.
+    quieter = evaluate_judges([LevelJudge()], emotions, wavs, [0.5 * w for w in wavs], speakers=speakers)
+    assert quieter.judges[0].reconstructed.uar < 1.0 and quieter.medr > 0

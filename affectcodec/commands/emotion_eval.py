@@ -22,6 +22,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--judges", nargs="+", default=None, metavar="MODEL",
                    help="judge folders or bundled names (default: the bundled judges)")
     p.add_argument("--teacher", default=None, help="teacher folder or name (default: ser-teacher)")
+    p.add_argument("--mode", choices=("independent", "adapted", "both"), default="both",
+                   help="speaker-independent judging, speaker-adapted judging (per-speaker "
+                        "statistics of the original utterances, no labels), or both (default)")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--json", default=None, metavar="FILE", help="also write the full report here")
     p.set_defaults(func=run)
@@ -39,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.data.dataset import load_audio
     from affectcodec.data.manifest import Manifest, ManifestError
     from affectcodec.emotion import EmotionCheckpointError, load_judges, load_teacher
+    from affectcodec.emotion.ser import SERTeacher, TeacherHead
     from affectcodec.eval.emotion import evaluate_judges, teacher_cosine
     from affectcodec.eval.prosody import ProsodyPreservation
 
@@ -67,26 +71,31 @@ def run(args: argparse.Namespace) -> int:
             reconstructed.append(torch.nn.functional.pad(rec, (0, max(0, n - rec.shape[-1])))[:, :n])
     emotions = [e.emotion for e in manifest]
 
-    class _Head:  # the teacher's own classifier, reported beside (not among) the judges
-        name, labels = "teacher-head", getattr(teacher, "labels", ())
-
-        def predict_proba(self, wav, lengths=None):
-            return teacher.predict_proba(wav, lengths)
-
-    heads = [_Head()] if hasattr(teacher, "predict_proba") else []
-    report = evaluate_judges(judges, emotions, original, reconstructed, args.batch_size)
-    head_report = (evaluate_judges(heads, emotions, original, reconstructed, args.batch_size)
-                   if heads else None)
-    out: dict = {"manifest": str(args.manifest), "split": args.split, "utterances": len(manifest),
-                 "judges": report.to_dict(), "teacher_head": head_report.to_dict() if head_report else None}
+    # The teacher's own classifier is reported beside (not among) the judges.
+    heads = [TeacherHead(teacher)] if isinstance(teacher, SERTeacher) else []
+    speakers = [e.speaker for e in manifest]
+    out: dict = {"manifest": str(args.manifest), "split": args.split, "utterances": len(manifest)}
     print(f"{len(manifest)} utterances ({args.split or 'all splits'})")
-    print(f"{'model':<16}{'WA':>7}{'UAR':>7}{'F1':>7}" + (f"{'UAR rec':>9}{'EDR':>7}{'EDR_w':>7}"
-                                                        if reconstructed else ""))
-    for r in report.judges + (head_report.judges if head_report else []):
-        line = f"{r.judge:<16}{r.original.wa:7.3f}{r.original.uar:7.3f}{r.original.macro_f1:7.3f}"
-        if r.reconstructed is not None:
-            line += f"{r.reconstructed.uar:9.3f}{r.edr_macro:7.2f}{r.edr_weighted:7.2f}"
-        print(line)
+    modes = ("independent", "adapted") if args.mode == "both" else (args.mode,)
+    for mode in modes:
+        spk = speakers if mode == "adapted" else None
+        try:
+            report = evaluate_judges(judges, emotions, original, reconstructed, args.batch_size, spk)
+            head = (evaluate_judges(heads, emotions, original, reconstructed, args.batch_size, spk)
+                    if heads else None)
+        except ValueError as exc:
+            raise CLIError(f"{mode} judging: {exc}") from None
+        out[mode] = {"judges": report.to_dict(), "teacher_head": head.to_dict() if head else None}
+        print(f"\nspeaker-{mode} judging")
+        print(f"{'model':<16}{'WA':>7}{'UAR':>7}{'F1':>7}" + (f"{'UAR rec':>9}{'EDR':>7}{'EDR_w':>7}"
+                                                            if reconstructed else ""))
+        for r in report.judges + (head.judges if head else []):
+            line = f"{r.judge:<16}{r.original.wa:7.3f}{r.original.uar:7.3f}{r.original.macro_f1:7.3f}"
+            if r.reconstructed is not None:
+                line += f"{r.reconstructed.uar:9.3f}{r.edr_macro:7.2f}{r.edr_weighted:7.2f}"
+            print(line)
+        if reconstructed is not None:
+            print(f"MEDR {report.medr:.2f}  WEDR {report.wedr:.2f}")
     if reconstructed is not None:
         prosody = ProsodyPreservation()
         cosines = []
@@ -95,8 +104,7 @@ def run(args: argparse.Namespace) -> int:
             cosines.append(float(teacher_cosine(teacher, o[None], r[None])[0]))
         out["prosody"] = prosody.compute().to_dict()
         out["teacher_cosine"] = sum(cosines) / len(cosines)
-        print(f"MEDR {report.medr:.2f}  WEDR {report.wedr:.2f}  teacher cosine "
-              f"{out['teacher_cosine']:.3f}")
+        print(f"teacher cosine {out['teacher_cosine']:.3f}")
         print("prosody: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                       for k, v in out["prosody"].items()))
     out["wall_time_s"] = round(time.time() - start, 1)

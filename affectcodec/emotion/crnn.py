@@ -19,7 +19,8 @@ import torch
 from torch import Tensor, nn
 
 from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
-from affectcodec.emotion.checkpoint import read_model_dir, save_model_dir
+from affectcodec.emotion.adaptation import SpeakerHead
+from affectcodec.emotion.checkpoint import read_model_dir, resolve_model_dir, save_model_dir
 from affectcodec.emotion.frontend import UtteranceLogMel
 from affectcodec.emotion.judge import EmotionJudge
 from affectcodec.emotion.pooling import masked_mean_max
@@ -67,6 +68,10 @@ class CRNNNet(nn.Module):
 
     def logits_from_frontend(self, x: Tensor, frame_lengths: Tensor) -> Tensor:
         """Front-end output float [B, n_mels, T], frame lengths [B] -> logits float [B, C]."""
+        return self.classifier(self.drop(self.pooled_from_frontend(x, frame_lengths)))
+
+    def pooled_from_frontend(self, x: Tensor, frame_lengths: Tensor) -> Tensor:
+        """Front-end output -> utterance embedding (GRU mean ; max) float [B, 4 * hidden]."""
         h = self.cnn(x[:, None])  # [B, C, M/8, T/4]
         b, c, m, t = h.shape
         h = self.proj(h.reshape(b, c * m, t).transpose(1, 2))  # [B, T/4, 128]
@@ -75,7 +80,7 @@ class CRNNNet(nn.Module):
                                                    enforce_sorted=False)
         out, _ = self.gru(packed)
         out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=t)
-        return self.classifier(self.drop(masked_mean_max(out.transpose(1, 2), flen)))
+        return masked_mean_max(out.transpose(1, 2), flen)
 
     def forward(self, wav: Tensor, lengths: Tensor) -> Tensor:
         """wav float [B, 1, N] at 16 kHz, lengths [B] -> logits float [B, C]."""
@@ -101,9 +106,18 @@ class CRNNJudge(EmotionJudge):
         self.net.load_state_dict(tensors, strict=True)
         self.net.eval()
         self.labels = labels.labels
+        self.speaker_head = SpeakerHead.load(resolve_model_dir(path))
 
     @torch.no_grad()
-    def predict_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def embed(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """GRU mean ; max pooled embedding float [B, 4 * hidden] of wav float [B, 1, N]."""
         if lengths is None:
             lengths = torch.full((wav.shape[0],), wav.shape[-1], dtype=torch.int64)
-        return torch.softmax(self.net(wav, lengths), dim=-1)
+        # One item at a time, cut to its length: the centred STFT then sees exactly what it would
+        # see for the file alone, so a prediction never depends on the batch's padding.
+        return torch.cat([self.net.pooled_from_frontend(*self.net.frontend_features(
+            wav[b:b + 1, :, : int(lengths[b])], lengths[b:b + 1])) for b in range(wav.shape[0])])
+
+    @torch.no_grad()
+    def utterance_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        return torch.softmax(self.net.classifier(self.embed(wav, lengths)), dim=-1)

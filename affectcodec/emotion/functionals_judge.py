@@ -15,7 +15,8 @@ import torch
 from torch import Tensor
 
 from affectcodec.data.labels import LabelMap
-from affectcodec.emotion.checkpoint import read_model_dir, save_model_dir
+from affectcodec.emotion.adaptation import SpeakerHead
+from affectcodec.emotion.checkpoint import read_model_dir, resolve_model_dir, save_model_dir
 from affectcodec.emotion.functionals import feature_names, utterance_functionals
 from affectcodec.emotion.judge import EmotionJudge
 
@@ -41,22 +42,27 @@ class FunctionalsJudge(EmotionJudge):
         self.mean, self.scale = tensors["mean"].double(), tensors["scale"].double()
         self.coef, self.intercept = tensors["coef"].double(), tensors["intercept"].double()
         self.labels = labels.labels
+        self.speaker_head = SpeakerHead.load(resolve_model_dir(path))
         if self.coef.shape != (len(self.labels), len(feature_names())):
             raise ValueError(f"{path}: coef has shape {tuple(self.coef.shape)}")
 
     def proba_from_features(self, x: np.ndarray | Tensor) -> Tensor:
         """Functionals float [B, F] -> probabilities float [B, C]."""
-        x = torch.as_tensor(np.asarray(x), dtype=torch.float64)
+        x = torch.as_tensor(x, dtype=torch.float64)
         logits = ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
         return torch.softmax(logits, dim=-1).float()
 
     @torch.no_grad()
-    def predict_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def embed(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """The functionals float64 [B, F] of wav float [B, 1, N] at 16 kHz."""
         if lengths is None:
             lengths = torch.full((wav.shape[0],), wav.shape[-1], dtype=torch.int64)
-        feats = np.stack([utterance_functionals(wav[b, 0, : int(lengths[b])].detach().cpu().numpy())
-                          for b in range(wav.shape[0])])
-        return self.proba_from_features(feats)
+        return torch.from_numpy(np.stack([
+            utterance_functionals(wav[b, 0, : int(lengths[b])].detach().cpu().numpy())
+            for b in range(wav.shape[0])]).astype(np.float64))
+
+    def utterance_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        return self.proba_from_features(self.embed(wav, lengths))
 
 
 def save_functionals_judge(directory: str | os.PathLike, labels: LabelMap, mean: np.ndarray,

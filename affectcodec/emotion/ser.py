@@ -26,8 +26,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
-from affectcodec.emotion.checkpoint import read_model_dir, save_model_dir
+from affectcodec.emotion.adaptation import SpeakerHead, SpeakerStats
+from affectcodec.emotion.checkpoint import read_model_dir, resolve_model_dir, save_model_dir
 from affectcodec.emotion.frontend import CausalLogMel
+from affectcodec.emotion.judge import EmotionJudge, SpeakerAdaptable
 from affectcodec.emotion.pooling import AttentiveStatsPooling
 from affectcodec.emotion.teacher import EmotionTeacher, register_teacher
 
@@ -108,7 +110,11 @@ class SERNet(nn.Module):
 
     def logits_from_frontend(self, x: Tensor, frame_lengths: Tensor) -> Tensor:
         """Front-end output float [B, n_mels, T], frame lengths [B] -> logits float [B, C]."""
-        return self.classifier(self.drop(self.pool(self.encode(x), frame_lengths)))
+        return self.classifier(self.drop(self.pooled_from_frontend(x, frame_lengths)))
+
+    def pooled_from_frontend(self, x: Tensor, frame_lengths: Tensor) -> Tensor:
+        """Front-end output -> utterance embedding (attentive mean ; std) float [B, 2 * channels]."""
+        return self.pool(self.encode(x), frame_lengths)
 
     def forward(self, wav: Tensor, lengths: Tensor) -> Tensor:
         """wav float [B, 1, N] at 16 kHz, lengths [B] -> logits float [B, C]."""
@@ -120,13 +126,14 @@ class SERNet(nn.Module):
 
 
 @register_teacher
-class SERTeacher(EmotionTeacher):
+class SERTeacher(SpeakerAdaptable, EmotionTeacher):
     """Frozen learned emotion teacher: frame features of a trained :class:`SERNet`.
 
     ``features(wav)`` gives the encoder output (before pooling), float [B, 128, N // 320];
     causal: frame ``t`` depends only on samples ``[(t + 1) * 320 - receptive_field, (t + 1) *
     320)`` (receptive_field = 42,240 samples by default). :meth:`predict_proba` runs the pooled
-    classifier head on whole utterances.
+    classifier head on whole utterances (or, given speaker statistics, the speaker-adapted head
+    of :mod:`affectcodec.emotion.adaptation`).
 
     Args:
         pretrained: a model folder, or the name of a bundled one (``"ser-teacher"``), to load
@@ -142,8 +149,10 @@ class SERTeacher(EmotionTeacher):
     def __init__(self, pretrained: str | os.PathLike | None = None, **arch: Any):
         super().__init__()
         tensors = None
+        self.speaker_head = None
         if pretrained is not None:
             stored, tensors, _ = read_model_dir(pretrained, MODEL_TYPE)
+            self.speaker_head = SpeakerHead.load(resolve_model_dir(pretrained))
             clash = {k: v for k, v in arch.items() if k in stored and _norm(stored[k]) != _norm(v)}
             if clash:
                 raise ValueError(f"{pretrained}: architecture arguments {sorted(clash)} differ from "
@@ -165,13 +174,41 @@ class SERTeacher(EmotionTeacher):
         return self.net.encode(self.net.frontend(wav))
 
     @torch.no_grad()
-    def predict_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Class probabilities of the teacher's own head: wav float [B, 1, N] at 16 kHz,
-        lengths [B] (None = all N) -> float [B, C] in the order of ``labels``."""
+    def embed(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Pooled utterance embedding float [B, 2 * feature_dim] of wav float [B, 1, N]."""
         if lengths is None:
             lengths = torch.full((wav.shape[0],), wav.shape[-1], dtype=torch.int64)
-        return torch.softmax(self.net(wav, lengths), dim=-1)
+        return self.net.pooled_from_frontend(*self.net.frontend_features(wav, lengths))
+
+    @torch.no_grad()
+    def predict_proba(self, wav: Tensor, lengths: Tensor | None = None,
+                      speaker: SpeakerStats | None = None) -> Tensor:
+        """Class probabilities of the teacher's own head: wav float [B, 1, N] at 16 kHz,
+        lengths [B] (None = all N) -> float [B, C] in the order of ``labels``; with ``speaker``
+        (from :meth:`speaker_stats`), the speaker-adapted head."""
+        if speaker is not None:
+            return self._adapted(wav, lengths, speaker)
+        return torch.softmax(self.net.classifier(self.embed(wav, lengths)), dim=-1)
 
 
 def _norm(value: Any) -> Any:
     return list(value) if isinstance(value, (tuple, list)) else value
+
+
+class TeacherHead(EmotionJudge):
+    """The teacher's own classifier seen through the judge interface (``name = "teacher-head"``).
+
+    For measuring the teacher; it is not an independent judge of a codec trained with it.
+    """
+
+    name = "teacher-head"
+
+    def __init__(self, teacher: SERTeacher):
+        self.teacher, self.labels = teacher, tuple(teacher.labels)
+        self.speaker_head = teacher.speaker_head
+
+    def embed(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        return self.teacher.embed(wav, lengths)
+
+    def utterance_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        return self.teacher.predict_proba(wav, lengths)

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from affectcodec.emotion.judge import EmotionJudge
+from affectcodec.emotion.adaptation import SpeakerStats
+from affectcodec.emotion.judge import EmotionJudge, pad_batch
 
 
 @dataclass
@@ -108,23 +109,35 @@ class EmotionReport:
 
 
 @torch.no_grad()
-def judge_predictions(judge: EmotionJudge, audio: Sequence[Tensor], batch_size: int = 16) -> Tensor:
+def judge_predictions(judge: EmotionJudge, audio: Sequence[Tensor], batch_size: int = 16,
+                      speaker: SpeakerStats | None = None) -> Tensor:
     """Predicted class indices int64 [U] of a judge over utterances ``audio`` (each float
-    [1, N] or [N] at 16 kHz), batched with padding and lengths."""
+    [1, N] or [N] at 16 kHz), batched with padding and lengths; ``speaker``: statistics of the
+    speaker of all of them, for the speaker-adapted head."""
     preds = []
     for i in range(0, len(audio), batch_size):
-        chunk = [a.reshape(-1).float() for a in audio[i:i + batch_size]]
-        lengths = torch.tensor([c.numel() for c in chunk], dtype=torch.int64)
-        wav = torch.zeros(len(chunk), 1, int(lengths.max()))
-        for b, c in enumerate(chunk):
-            wav[b, 0, : c.numel()] = c
-        preds.append(judge.predict_proba(wav, lengths).argmax(-1).cpu())
+        wav, lengths = pad_batch(audio[i:i + batch_size])
+        proba = judge.predict_proba(wav, lengths) if speaker is None else \
+            judge.predict_proba(wav, lengths, speaker=speaker)
+        preds.append(proba.argmax(-1).cpu())
     return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.int64)
+
+
+def _predict_all(judge: EmotionJudge, audio: Sequence[Tensor], batch_size: int,
+                 speakers: Sequence[str] | None, reference: Sequence[Tensor]) -> Tensor:
+    if speakers is None:
+        return judge_predictions(judge, audio, batch_size)
+    pred = torch.zeros(len(audio), dtype=torch.int64)
+    for spk in sorted(set(speakers)):
+        idx = [i for i, s in enumerate(speakers) if s == spk]
+        stats = judge.speaker_stats([reference[i] for i in idx], batch_size)
+        pred[idx] = judge_predictions(judge, [audio[i] for i in idx], batch_size, stats)
+    return pred
 
 
 def evaluate_judges(judges: Sequence[EmotionJudge], emotions: Sequence[str],
                     original: Sequence[Tensor], reconstructed: Sequence[Tensor] | None = None,
-                    batch_size: int = 16) -> EmotionReport:
+                    batch_size: int = 16, speakers: Sequence[str] | None = None) -> EmotionReport:
     """Judge metrics on originals (and reconstructions), EDRs, MEDR and WEDR.
 
     Args:
@@ -133,7 +146,12 @@ def evaluate_judges(judges: Sequence[EmotionJudge], emotions: Sequence[str],
         original: utterances, each float [1, N] at 16 kHz.
         reconstructed: the same utterances after a codec, or None.
         batch_size: utterances per judge call.
+        speakers: speaker per utterance [U] for speaker-adapted judging: each judge's speaker
+            statistics come from that speaker's *original* utterances (no labels) and serve for
+            originals and reconstructions alike. None = speaker-independent judging.
     """
+    if speakers is not None and len(speakers) != len(original):
+        raise ValueError("speakers must have one entry per utterance")
     if len(original) != len(emotions) or (reconstructed is not None and len(reconstructed) != len(original)):
         raise ValueError("emotions, original and reconstructed must have one entry per utterance")
     report = EmotionReport(labels=sorted(set(emotions)))
@@ -144,11 +162,13 @@ def evaluate_judges(judges: Sequence[EmotionJudge], emotions: Sequence[str],
             raise ValueError(f"judge {judge.name!r} has no class for {unknown}; its labels: "
                              f"{list(judge.labels)}")
         target = torch.tensor([index[e] for e in emotions])
-        orig = classification_metrics(target, judge_predictions(judge, original, batch_size), len(index))
+        predict = _predict_all
+        orig = classification_metrics(target, predict(judge, original, batch_size, speakers, original),
+                                      len(index))
         result = JudgeResult(judge.name, orig)
         if reconstructed is not None:
-            rec = classification_metrics(target, judge_predictions(judge, reconstructed, batch_size),
-                                         len(index))
+            rec = classification_metrics(
+                target, predict(judge, reconstructed, batch_size, speakers, original), len(index))
             result.reconstructed = rec
             result.edr_macro = degradation_rate(orig.uar, rec.uar)
             result.edr_weighted = degradation_rate(orig.wa, rec.wa)
