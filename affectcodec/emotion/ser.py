@@ -57,6 +57,28 @@ class _CausalBlock(nn.Module):
         return x + y if self.residual else y
 
 
+class _CausalConv2dStem(nn.Module):
+    """2-D convolutions over (mel, time), causal in time, each followed by max-pooling over mel
+    by 2: [B, n_mels, T] -> [B, channels[-1] * n_mels / 2^len, T]. Frequency-local filters make
+    the features less tied to one speaker's formant positions than a 1-D conv over all bands."""
+
+    def __init__(self, n_mels: int, channels: Sequence[int]):
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = 1
+        for cout in channels:
+            layers += [nn.ConstantPad2d((2, 0, 1, 1), 0.0), nn.Conv2d(cin, cout, 3),
+                       nn.BatchNorm2d(cout), nn.GELU(), nn.MaxPool2d((2, 1))]
+            cin = cout
+        self.net = nn.Sequential(*layers)
+        self.out_dim = cin * (n_mels >> len(channels))
+        self.context_frames = 2 * len(channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.net(x[:, None])
+        return h.reshape(h.shape[0], -1, h.shape[-1])
+
+
 class SERNet(nn.Module):
     """Trainable SER network (front end + causal encoder + attention-pooling head).
 
@@ -67,22 +89,29 @@ class SERNet(nn.Module):
         kernels, dilations: per causal conv block.
         norm_frames: causal mean-normalisation window of the front end (frames).
         dropout: dropout inside the encoder and before the classifier.
+        conv2d_channels: channels of an optional causal 2-D convolution stem before the 1-D
+            blocks (empty = none).
     """
 
     hop_length: ClassVar[int] = 320
 
     def __init__(self, labels: Sequence[str] = NEMO_EMOTIONS, n_mels: int = 64, channels: int = 128,
                  kernels: Sequence[int] = (5, 3, 3, 3), dilations: Sequence[int] = (1, 2, 4, 8),
-                 norm_frames: int = 100, dropout: float = 0.1):
+                 norm_frames: int = 100, dropout: float = 0.1, conv2d_channels: Sequence[int] = ()):
         super().__init__()
         if len(kernels) != len(dilations):
             raise ValueError("kernels and dilations must have the same length")
+        if n_mels % (1 << len(conv2d_channels)):
+            raise ValueError("n_mels must be divisible by 2 ** len(conv2d_channels)")
         self.labels = LabelMap(labels)
         self.args: dict[str, Any] = {"labels": list(labels), "n_mels": n_mels, "channels": channels,
                                      "kernels": list(kernels), "dilations": list(dilations),
-                                     "norm_frames": norm_frames, "dropout": dropout}
+                                     "norm_frames": norm_frames, "dropout": dropout,
+                                     "conv2d_channels": list(conv2d_channels)}
         self.frontend = CausalLogMel(hop_length=self.hop_length, n_mels=n_mels, norm_frames=norm_frames)
-        widths = [n_mels] + [channels] * len(kernels)
+        self.stem = _CausalConv2dStem(n_mels, conv2d_channels) if conv2d_channels else nn.Identity()
+        stem_dim = self.stem.out_dim if conv2d_channels else n_mels
+        widths = [stem_dim] + [channels] * len(kernels)
         self.encoder = nn.Sequential(*[_CausalBlock(widths[i], widths[i + 1], k, d, dropout)
                                        for i, (k, d) in enumerate(zip(kernels, dilations, strict=True))])
         self.pool = AttentiveStatsPooling(channels)
@@ -90,6 +119,7 @@ class SERNet(nn.Module):
         self.classifier = nn.Linear(self.pool.out_dim, len(self.labels))
         self.feature_dim = channels
         encoder_frames = sum((k - 1) * d for k, d in zip(kernels, dilations, strict=True))
+        encoder_frames += 2 * len(conv2d_channels)
         #: Samples of left context one feature frame depends on.
         self.receptive_field = self.frontend.receptive_field + encoder_frames * self.hop_length
 
@@ -101,12 +131,16 @@ class SERNet(nn.Module):
         """wav float [B, 1, N], lengths [B] -> (log-mel float [B, n_mels, T], frame lengths [B]).
         ``wav`` is zero-padded to a multiple of 320 samples."""
         n = wav.shape[-1]
-        wav = F.pad(wav, (0, -n % self.hop_length))
-        return self.frontend(wav), self.frame_lengths(lengths.to(wav.device)).clamp(min=1)
+        x = self.frontend(F.pad(wav, (0, -n % self.hop_length)))
+        flen = self.frame_lengths(lengths.to(wav.device)).clamp(min=1)
+        # Frames after the end are zeroed: causal layers never let them reach a valid frame, and
+        # zeros (the normalised mean) keep batch-norm statistics of padded batches sane.
+        valid = torch.arange(x.shape[-1], device=x.device)[None] < flen[:, None]
+        return x * valid[:, None], flen
 
     def encode(self, x: Tensor) -> Tensor:
         """Front-end output float [B, n_mels, T] -> features float [B, channels, T]."""
-        return self.encoder(x)
+        return self.encoder(self.stem(x))
 
     def logits_from_frontend(self, x: Tensor, frame_lengths: Tensor) -> Tensor:
         """Front-end output float [B, n_mels, T], frame lengths [B] -> logits float [B, C]."""
