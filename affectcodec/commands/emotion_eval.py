@@ -19,8 +19,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--split", default=None, help="only rows of this split (e.g. valid)")
     p.add_argument("--reconstructed", default=None, metavar="DIR",
                    help="folder of reconstructions, same relative paths as the manifest")
-    p.add_argument("--judges", nargs="+", default=None, metavar="MODEL",
-                   help="judge folders or bundled names (default: the bundled judges)")
+    p.add_argument("--judges", nargs="*", default=None, metavar="MODEL",
+                   help="judge folders or bundled names (default: the bundled judges; "
+                        "'--judges' alone: none, only the teacher's head)")
     p.add_argument("--teacher", default=None, help="teacher folder or name (default: ser-teacher)")
     p.add_argument("--mode", choices=("independent", "adapted", "both"), default="both",
                    help="speaker-independent judging, speaker-adapted judging (per-speaker "

@@ -209,10 +209,12 @@ class SERTeacher(SpeakerAdaptable, EmotionTeacher):
 
     @torch.no_grad()
     def embed(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Pooled utterance embedding float [B, 2 * feature_dim] of wav float [B, 1, N]."""
+        """The head's logits float [B, C] of wav float [B, 1, N]: the utterance embedding that
+        speaker statistics are taken over (low-dimensional, so the speaker head cannot overfit
+        the training speakers the encoder has already seen)."""
         if lengths is None:
             lengths = torch.full((wav.shape[0],), wav.shape[-1], dtype=torch.int64)
-        return self.net.pooled_from_frontend(*self.net.frontend_features(wav, lengths))
+        return self.net.classifier(self.net.pooled_from_frontend(*self.net.frontend_features(wav, lengths)))
 
     @torch.no_grad()
     def predict_proba(self, wav: Tensor, lengths: Tensor | None = None,
@@ -222,7 +224,7 @@ class SERTeacher(SpeakerAdaptable, EmotionTeacher):
         (from :meth:`speaker_stats`), the speaker-adapted head."""
         if speaker is not None:
             return self._adapted(wav, lengths, speaker)
-        return torch.softmax(self.net.classifier(self.embed(wav, lengths)), dim=-1)
+        return torch.softmax(self.embed(wav, lengths), dim=-1)
 
 
 def _norm(value: Any) -> Any:

@@ -123,15 +123,28 @@ def judge_predictions(judge: EmotionJudge, audio: Sequence[Tensor], batch_size: 
     return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.int64)
 
 
+@torch.no_grad()
+def _embed_all(judge: EmotionJudge, audio: Sequence[Tensor], batch_size: int) -> Tensor:
+    return torch.cat([judge.embed(*pad_batch(audio[i:i + batch_size]))
+                      for i in range(0, len(audio), batch_size)])
+
+
 def _predict_all(judge: EmotionJudge, audio: Sequence[Tensor], batch_size: int,
                  speakers: Sequence[str] | None, reference: Sequence[Tensor]) -> Tensor:
     if speakers is None:
         return judge_predictions(judge, audio, batch_size)
+    if judge.speaker_head is None:
+        raise ValueError(f"judge {judge.name!r} has no speaker head: it can only judge "
+                         f"speaker-independently")
+    # Same as predict_proba(..., speaker=judge.speaker_stats(reference of the speaker)), with
+    # every utterance embedded once.
+    emb = _embed_all(judge, audio, batch_size)
+    ref = emb if audio is reference else _embed_all(judge, reference, batch_size)
     pred = torch.zeros(len(audio), dtype=torch.int64)
     for spk in sorted(set(speakers)):
-        idx = [i for i, s in enumerate(speakers) if s == spk]
-        stats = judge.speaker_stats([reference[i] for i in idx], batch_size)
-        pred[idx] = judge_predictions(judge, [audio[i] for i in idx], batch_size, stats)
+        idx = torch.tensor([i for i, s in enumerate(speakers) if s == spk])
+        stats = SpeakerStats.from_embeddings(ref[idx])
+        pred[idx] = judge.speaker_head.proba(emb[idx], stats).argmax(-1)
     return pred
 
 
