@@ -99,3 +99,32 @@ def test_wrong_folders_are_refused(tmp_path):
         load_judges(["ser-teacher"])
     with pytest.raises(EmotionCheckpointError, match="expected 'ser_teacher'"):
         load_teacher("judge-crnn")
+
+
+def test_emotion_eval_command_on_identical_reconstructions(nemo, tmp_path, capsys):
+    """End to end: a manifest of 12 EB0 files and 'reconstructions' that are copies: every judge
+    gives EDR 0 in both modes, prosody correlation 1, teacher cosine 1."""
+    import json
+    import shutil
+
+    from affectcodec.cli import main
+    from affectcodec.data.manifest import Manifest
+
+    manifest = Manifest.read(nemo / "manifest.tsv").filter(speakers=["EB0"])
+    manifest.entries = [e for e in manifest.entries if e.path.endswith(("_3.flac", "_7.flac"))][:12]
+    rec = tmp_path / "rec"
+    for root in (tmp_path, rec):  # originals and identical "reconstructions", same relative paths
+        (root / "audio").mkdir(parents=True)
+        for e in manifest:
+            shutil.copy(nemo / e.path, root / e.path)
+    manifest.root = tmp_path
+    path = manifest.write(tmp_path / "m.tsv")
+    out = tmp_path / "report.json"
+    assert main(["emotion-eval", str(path), "--reconstructed", str(rec), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    for mode in ("independent", "adapted"):
+        assert report[mode]["judges"]["medr"] == 0.0 and report[mode]["judges"]["wedr"] == 0.0
+        assert [j["judge"] for j in report[mode]["judges"]["judges"]] == ["crnn", "functionals"]
+    assert report["prosody"]["f0_corr"] == pytest.approx(1.0) and report["prosody"]["vde"] == 0.0
+    assert report["teacher_cosine"] == pytest.approx(1.0, abs=1e-5)
+    assert "MEDR 0.00" in capsys.readouterr().out
