@@ -12,7 +12,8 @@ Architecture (defaults)::
     -> attentive statistics pooling (classifier only) -> linear -> 6 emotion logits
 
 Receptive field of a frame: the front end's ``640 + 99 * 320`` samples plus the encoder's
-``(4 + 4 + 8 + 16) * 320`` = 42,240 samples (2.64 s).
+``(4 + 4 + 8 + 16) * 320`` = 42,240 samples (2.64 s); the optional causal 2-D stem
+(``conv2d_channels``, used by the bundled teacher) adds 2 frames per layer (43,840 samples).
 """
 
 from __future__ import annotations
