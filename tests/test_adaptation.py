@@ -1,0 +1,30 @@
+"""Speaker statistics and the speaker-adapted head, with known answers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from affectcodec.emotion.adaptation import SpeakerHead, SpeakerStats
+
+
+def test_speaker_offset_is_removed(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    base = torch.randn(40, 3, generator=g, dtype=torch.float64)
+    a = SpeakerStats.from_embeddings(base)
+    b = SpeakerStats.from_embeddings(base * 3 + 10)  # same voice pattern, other level and range
+    assert torch.allclose(a.normalise(base), b.normalise(base * 3 + 10), atol=1e-6)
+    assert torch.allclose(a.normalise(base).mean(0), torch.zeros(3, dtype=torch.float64), atol=1e-9)
+    with pytest.raises(ValueError, match="at least 5 utterances"):
+        SpeakerStats.from_embeddings(base[:3])
+
+    # class = sign of dimension 0 after speaker normalisation
+    head = SpeakerHead(torch.zeros(3), torch.ones(3), torch.tensor([[-50.0, 0, 0], [50.0, 0, 0]]),
+                       torch.zeros(2), {"C": 1.0})
+    shifted = base * 3 + 10  # every raw value positive: a speaker-independent rule would say 1
+    pred = head.proba(shifted, b).argmax(-1)
+    assert torch.equal(pred, (base[:, 0] > base[:, 0].mean()).long())
+    head.save(tmp_path)
+    again = SpeakerHead.load(tmp_path)
+    assert again.info == {"C": 1.0} and torch.equal(again.proba(shifted, b), head.proba(shifted, b))
+    assert SpeakerHead.load(tmp_path / "none") is None
