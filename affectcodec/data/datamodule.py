@@ -3,8 +3,7 @@
 A manifest is a tab-separated file with a header line and at least the columns ``path`` (audio
 file, relative to the manifest's folder or absolute) and ``split`` (``train``, ``valid``, ...);
 other columns (speaker, emotion, duration, text, ...) are carried along and ignored here. The
-default is the project's nEMO subset, ``<data root>/nemo-16k/manifest.tsv``, where the data root is
-``$AFFECTCODEC_DATA`` or ``../shared/data`` next to the repository.
+default is the project's nEMO subset (:func:`default_manifest`).
 
 The reader below is deliberately tiny (``csv`` and two required columns) so that it can be
 swapped for the project's full manifest module without touching the data module's interface.
@@ -29,11 +28,14 @@ REQUIRED_COLUMNS = ("path", "split")
 
 
 def default_manifest() -> Path:
-    """``$AFFECTCODEC_DATA/nemo-16k/manifest.tsv``, else ``../shared/data/nemo-16k/manifest.tsv``
-    relative to the repository root."""
+    """The nEMO manifest: under ``$AFFECTCODEC_DATA`` (the corpus folder or its parent) if set,
+    else ``../shared/data/nemo-16k/manifest.tsv`` relative to the repository root."""
     root = os.environ.get("AFFECTCODEC_DATA")
-    base = Path(root) if root else Path(__file__).resolve().parents[2].parent / "shared" / "data"
-    return base / "nemo-16k" / "manifest.tsv"
+    if root:
+        direct = Path(root) / "manifest.tsv"
+        return direct if direct.is_file() else Path(root) / "nemo-16k" / "manifest.tsv"
+    repo = Path(__file__).resolve().parents[2]
+    return repo.parent / "shared" / "data" / "nemo-16k" / "manifest.tsv"
 
 
 def read_manifest(path: str | os.PathLike, split: str) -> list[dict[str, str]]:
