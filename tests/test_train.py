@@ -98,7 +98,8 @@ def test_debug_recipe_fits_two_steps(fitted):
     # Two batches, each one discriminator and one generator step.
     assert ckpt["global_step"] == 4
     gen_state, disc_state = ckpt["optimizer_states"]
-    assert {int(s["step"]) for s in gen_state["state"].values()} == {2}
+    # Stages left out by stage dropout get no gradient, so Adam skips them on that step.
+    assert max(int(s["step"]) for s in gen_state["state"].values()) == 2
     assert {int(s["step"]) for s in disc_state["state"].values()} == {2}
     assert [s["last_epoch"] for s in ckpt["lr_schedulers"]] == [2, 2]
     facts = ckpt["affectcodec"]["training"]
@@ -163,8 +164,14 @@ def test_kill_and_resume_keeps_step_count_and_optimiser_state(corpus, tmp_path):
     # One more batch after the restored two: steps continue from 4, Adam's step count from 2.
     assert resumed["global_step"] == 6
     for before, after in zip(saved["optimizer_states"], resumed["optimizer_states"], strict=True):
-        assert {int(s["step"]) for s in before["state"].values()} == {2}
-        assert {int(s["step"]) for s in after["state"].values()} == {3}
+        assert max(int(s["step"]) for s in before["state"].values()) == 2
+        assert max(int(s["step"]) for s in after["state"].values()) == 3
+        # The restored moments, not fresh ones: a parameter without a gradient in the resumed
+        # batch keeps exactly the state it was saved with.
+        same = [k for k in before["state"]
+                if int(after["state"][k]["step"]) == int(before["state"][k]["step"])]
+        for k in same:
+            assert torch.equal(before["state"][k]["exp_avg"], after["state"][k]["exp_avg"])
     assert [s["last_epoch"] for s in resumed["lr_schedulers"]] == [3, 3]
 
 
@@ -174,7 +181,8 @@ def test_debug_recipe_runs_with_ddp_on_two_cpu_processes(corpus, tmp_path):
     done = cli("train", "fit", *recipe_args(corpus, runs, "--trainer.max_steps", "4",
                                             "--trainer.limit_val_batches", "1",
                                             "--trainer.val_check_interval", "2"),
-               "--trainer.strategy", "ddp", "--trainer.devices", "2",
+               # DDP with unused-parameter detection: see CodecModule.on_fit_start.
+               "--trainer.strategy", "ddp_find_unused_parameters_true", "--trainer.devices", "2",
                "--trainer.accelerator", "cpu", "--data.batch_size", "1")
     assert done.returncode == 0, done.stderr[-4000:]
     ckpt = load_ckpt(runs / "debug" / "version_0" / "checkpoints" / "last.ckpt")

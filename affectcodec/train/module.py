@@ -30,6 +30,7 @@ from dac.model.discriminator import Discriminator
 from dac.nn.loss import GANLoss, L1Loss, MelSpectrogramLoss
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor
 
 from affectcodec import audio
@@ -135,14 +136,10 @@ class CodecModule(LightningModule):
         self.grad_clip = (grad_clip_generator, grad_clip_discriminator)
         self.metric_items, self.log_audio_items = int(metric_items), int(log_audio_items)
         self._reference_logged = False
-        # Plain values only, so that checkpoints load with torch.load(weights_only=True).
-        self.save_hyperparameters({
-            "loss_weights": self.loss_weights, "stage_dropout": repr(self.stage_dropout),
-            "multirate_stages": self.multirate_stages,
-            "adversarial_warmup_steps": self.adversarial_warmup_steps,
-            "grad_clip_generator": grad_clip_generator,
-            "grad_clip_discriminator": grad_clip_discriminator,
-        })
+        # No save_hyperparameters(): LightningCLI saves the full config (config.yaml), and on
+        # resume it would re-parse checkpoint hparams against the CLI; the facts export needs
+        # travel in checkpoint["affectcodec"] (on_save_checkpoint), as plain values that load
+        # with torch.load(weights_only=True).
 
     @property
     def discriminator(self) -> Discriminator | None:
@@ -166,6 +163,14 @@ class CodecModule(LightningModule):
             raise ValueError(f"precision {precision!r} is not supported: manual optimisation does "
                              f"not unscale fp16 gradients before clipping; use 'bf16-mixed' or "
                              f"'32-true'")
+        strategy = self.trainer.strategy
+        if isinstance(strategy, DDPStrategy) and not getattr(strategy, "_ddp_kwargs", {}).get(
+                "find_unused_parameters", False):
+            # Stage dropout skips stages, and each optimiser's backward leaves the other
+            # network's parameters without gradients: DDP must be told to expect that.
+            raise ValueError("use --trainer.strategy ddp_find_unused_parameters_true (plain 'ddp' "
+                             "fails: stage dropout and the two optimisers leave parameters "
+                             "unused on purpose)")
         datamodule = getattr(self.trainer, "datamodule", None)
         rate = getattr(datamodule, "sample_rate", self.codec.sample_rate)
         if rate != self.codec.sample_rate:
