@@ -83,10 +83,10 @@ def cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
 # ------------------------------------------------------------------- fit, validate, export
 @pytest.fixture(scope="module")
 def fitted(corpus, tmp_path_factory) -> Path:
-    """Two training batches of the debug recipe, validation after each; the final checkpoint."""
+    """Two training batches of the debug recipe, then validation; the final checkpoint."""
     runs = tmp_path_factory.mktemp("runs")
     cli_main(["train", "fit", *recipe_args(corpus, runs, "--trainer.max_steps", "4",
-                                           "--trainer.val_check_interval", "1",
+                                           "--trainer.val_check_interval", "2",
                                            "--trainer.limit_val_batches", "1")])
     ckpt = runs / "debug" / "version_0" / "checkpoints" / "last.ckpt"
     assert ckpt.is_file(), sorted(str(p) for p in runs.rglob("*"))
