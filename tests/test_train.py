@@ -190,6 +190,7 @@ def test_debug_recipe_runs_with_ddp_on_two_cpu_processes(corpus, tmp_path):
     facts = ckpt["affectcodec"]["training"]
     assert facts["world_size"] == 2
     assert np.isfinite(facts["metrics"]["val/mel_6kbps"])  # synced over both ranks
+    assert 0.0 <= facts["metrics"]["val/stoi_6kbps"] <= 1.0  # clips scored on both ranks
 
 
 # --------------------------------------------------------------------------- loss weights

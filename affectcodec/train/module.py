@@ -136,6 +136,7 @@ class CodecModule(LightningModule):
         self.grad_clip = (grad_clip_generator, grad_clip_discriminator)
         self.metric_items, self.log_audio_items = int(metric_items), int(log_audio_items)
         self._reference_logged = False
+        self._quality_sums = torch.zeros(len(self._quality_keys()), 2, dtype=torch.float64)
         # No save_hyperparameters(): LightningCLI saves the full config (config.yaml), and on
         # resume it would re-parse checkpoint hparams against the CLI; the facts export needs
         # travel in checkpoint["affectcodec"] (on_save_checkpoint), as plain values that load
@@ -314,24 +315,38 @@ class CodecModule(LightningModule):
         if batch_idx == 0:
             self._log_media(wav, lengths, recon)
 
+    def _quality_keys(self) -> list[str]:
+        return [f"val/{metric}_{kbps:g}kbps" for kbps in self.codec.bitrates
+                for metric in ("pesq", "stoi")]
+
+    def on_validation_epoch_start(self) -> None:
+        # Per-rank [sum, count] of each quality metric; reduced over ranks at epoch end.
+        self._quality_sums = torch.zeros(len(self._quality_keys()), 2, dtype=torch.float64)
+
     def _log_quality(self, wav: Tensor, lengths: Tensor, index: Tensor,
                      recon: dict[str, Tensor]) -> None:
-        chosen = [b for b in range(wav.shape[0]) if int(index[b]) < self.metric_items]
-        if not chosen:
-            return
-        for name, audio_m in recon.items():
-            for metric, fn in (("pesq", quality.pesq_wb), ("stoi", quality.stoi)):
-                values = []
-                for b in chosen:
-                    n = int(lengths[b])
-                    ref = wav[b, 0, :n].float().cpu().numpy()
-                    deg = audio_m[b, 0, :n].float().cpu().numpy()
-                    values.append(fn(ref, deg, self.codec.sample_rate))
-                values = [v for v in values if not math.isnan(v)]
-                if values:
-                    # Averaged over the items scored, then over ranks (sync_dist).
-                    self.log(f"val/{metric}_{name}", sum(values) / len(values), on_step=False,
-                             on_epoch=True, sync_dist=True, batch_size=len(values))
+        keys = self._quality_keys()
+        for b in range(wav.shape[0]):
+            if int(index[b]) >= self.metric_items:
+                continue
+            n = int(lengths[b])
+            ref = wav[b, 0, :n].float().cpu().numpy()
+            for name, audio_m in recon.items():
+                deg = audio_m[b, 0, :n].float().cpu().numpy()
+                for metric, fn in (("pesq", quality.pesq_wb), ("stoi", quality.stoi)):
+                    value = fn(ref, deg, self.codec.sample_rate)
+                    if not math.isnan(value):  # unscorable clips are left out
+                        row = keys.index(f"val/{metric}_{name}")
+                        self._quality_sums[row] += torch.tensor([value, 1.0], dtype=torch.float64)
+
+    def on_validation_epoch_end(self) -> None:
+        # Which ranks scored which clips depends on the sharding, so the metrics are summed with
+        # one collective of fixed shape (never a per-rank self.log that could leave a rank out).
+        totals = self.trainer.strategy.reduce(self._quality_sums.to(self.device),
+                                              reduce_op="sum")
+        for key, (total, count) in zip(self._quality_keys(), totals.tolist(), strict=True):
+            if count > 0:
+                self.log(key, total / count, sync_dist=False)
 
     def _log_media(self, wav: Tensor, lengths: Tensor, recon: dict[str, Tensor]) -> None:
         if not self.trainer.is_global_zero or self.trainer.sanity_checking:
