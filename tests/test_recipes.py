@@ -50,3 +50,14 @@ def test_recipe_builds_its_codec(name, capsys):
         assert (codec.config["encoder_dim"], codec.config["decoder_dim"]) == (16, 256)
         assert config["data"]["crop_seconds"] == 1.0 and config["trainer"]["max_steps"] == 500000
         assert model["discriminator"]["init_args"]["periods"] == [2, 3, 5, 7, 11]
+
+
+def test_inference_and_cli_help_do_not_import_lightning():
+    import subprocess
+    import sys
+
+    code = ("import sys, affectcodec, affectcodec.cli; affectcodec.cli.build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('lightning', 'pytorch_lightning') or m.startswith('affectcodec.train')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
