@@ -194,6 +194,17 @@ def test_debug_recipe_runs_with_ddp_on_two_cpu_processes(corpus, tmp_path):
 
 
 # --------------------------------------------------------------------------- loss weights
+def train(module: CodecModule, max_steps: int) -> Trainer:
+    items = [{"audio": torch.from_numpy(speech_like(0.4, 16000, 140.0 + 30 * i, i))[None],
+              "index": i} for i in range(2)]
+    loader = DataLoader(items, batch_size=2, collate_fn=lambda b: collate(b, 320))
+    trainer = Trainer(max_steps=max_steps, accelerator="cpu", logger=False,
+                      enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(module, train_dataloaders=loader)
+    return trainer
+
+
 def one_step(weights: dict[str, float], seed: int = 0) -> tuple[dict, dict, dict]:
     """Parameters before and after one generator step, and the logged metrics."""
     torch.manual_seed(seed)
@@ -201,14 +212,26 @@ def one_step(weights: dict[str, float], seed: int = 0) -> tuple[dict, dict, dict
     module = CodecModule(codec, discriminator=None, loss_weights=weights,
                          stage_dropout=StageDropout(mode="none"))
     before = {k: v.detach().clone() for k, v in codec.named_parameters()}
-    items = [{"audio": torch.from_numpy(speech_like(0.4, 16000, 140.0 + 30 * i, i))[None],
-              "index": i} for i in range(2)]
-    loader = DataLoader(items, batch_size=2, collate_fn=lambda b: collate(b, 320))
-    trainer = Trainer(max_steps=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-                      enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
-    trainer.fit(module, train_dataloaders=loader)
+    trainer = train(module, max_steps=1)
     after = {k: v.detach().clone() for k, v in codec.named_parameters()}
     return before, after, dict(trainer.callback_metrics)
+
+
+def test_adversarial_warmup_starts_the_discriminator_late():
+    from dac.model.discriminator import Discriminator
+
+    torch.manual_seed(0)
+    disc = Discriminator(sample_rate=16000, periods=[], fft_sizes=[128])
+    module = CodecModule(AffectCodec(**TINY), discriminator=disc, adversarial_warmup_steps=1,
+                         stage_dropout=StageDropout(mode="none"))
+    start = {k: v.detach().clone() for k, v in disc.named_parameters()}
+    trainer = train(module, max_steps=1)  # step 0 < 1: generator only
+    assert all(torch.equal(start[k], v) for k, v in disc.named_parameters())
+    assert "adv/gen" not in trainer.callback_metrics
+    trainer = train(module, max_steps=3)  # a fresh loop: step 0 warm-up, then step 1: D and G
+    assert trainer.global_step == 3
+    assert not all(torch.equal(start[k], v) for k, v in disc.named_parameters())
+    assert {"adv/gen", "adv/feat", "adv/disc"} <= set(trainer.callback_metrics)
 
 
 def changed(before: dict, after: dict, prefix: str) -> list[str]:

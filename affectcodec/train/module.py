@@ -114,8 +114,7 @@ class CodecModule(LightningModule):
                      for d in discriminator.discriminators}
             if rates != {codec.sample_rate}:
                 raise ValueError(f"discriminator sample_rate {sorted(rates)} must equal the "
-                                 f"codec's "
-                                 f"{codec.sample_rate}")
+                                 f"codec's {codec.sample_rate}")
         # GANLoss owns the discriminator (it is DAC's wrapper around it); registering the
         # discriminator a second time would store its weights twice in every checkpoint.
         self.gan_loss = GANLoss(discriminator) if discriminator is not None else None
