@@ -264,3 +264,15 @@ def test_loss_weight_names_are_checked():
         resolve_weights({"mel": 1.0})
     with pytest.raises(ValueError, match=">= 0"):
         resolve_weights({"loss/mel": -1.0})
+
+
+def test_rvq_baseline_without_emotion_path_trains():
+    torch.manual_seed(0)
+    codec = AffectCodec(**{**TINY, "quantizer": "rvq", "emotion_path": False, "cem": False,
+                           "n_stages": 12, "rate_stages": [3, 6, 12], "rvq_codebook_size": 1024})
+    module = CodecModule(codec, discriminator=None, stage_dropout=StageDropout(0.5, "uniform"))
+    before = {k: v.detach().clone() for k, v in codec.named_parameters()}
+    metrics = train(module, max_steps=1).callback_metrics
+    assert {"vq/commit", "vq/codebook", "loss/mel"} <= set(metrics)
+    assert not any(k.startswith("emotion/") for k in metrics)
+    assert any(not torch.equal(before[k], v) for k, v in codec.named_parameters())
