@@ -8,6 +8,7 @@ be overridden on the command line (``--trainer.max_steps 100``, ``--data.manifes
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 from lightning.pytorch.cli import LightningCLI
@@ -22,6 +23,9 @@ class AffectCodecCLI(LightningCLI):
 
 def main(args: Sequence[str] | None = None) -> None:
     """Run LightningCLI with ``args`` (e.g. ``["fit", "--config", "recipes/debug.yaml"]``)."""
+    # `affectcodec train ...` hands LightningCLI the arguments after "train" while sys.argv still
+    # holds the whole command line (DDP launchers re-run sys.argv), which Lightning warns about.
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     AffectCodecCLI(CodecModule, ManifestDataModule, args=list(args) if args is not None else None,
                    save_config_kwargs={"overwrite": True},
                    parser_kwargs={"prog": "affectcodec train"})
