@@ -23,19 +23,11 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from affectcodec import audio
+from affectcodec.data.paths import default_manifest
 
 REQUIRED_COLUMNS = ("path", "split")
 
 
-def default_manifest() -> Path:
-    """The nEMO manifest: under ``$AFFECTCODEC_DATA`` (the corpus folder or its parent) if set,
-    else ``../shared/data/nemo-16k/manifest.tsv`` relative to the repository root."""
-    root = os.environ.get("AFFECTCODEC_DATA")
-    if root:
-        direct = Path(root) / "manifest.tsv"
-        return direct if direct.is_file() else Path(root) / "nemo-16k" / "manifest.tsv"
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "data" / "nemo-16k" / "manifest.tsv"
 
 
 def read_manifest(path: str | os.PathLike, split: str) -> list[dict[str, str]]:

@@ -34,19 +34,34 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
         leakage_utterances: utterances used by the leakage probe (the first ones, in order).
     """
     from affectcodec.data.dataset import load_audio
+    from affectcodec.emotion.adaptation import SpeakerStats
     from affectcodec.eval.emotion import classification_metrics, degradation_rate
     from affectcodec.eval.leakage import leakage_probe
     from affectcodec.eval.prosody import ProsodyPreservation
 
     originals = [_read(cache_path(out, None, None, it)) for it in items]
-    results: dict[str, Any] = {"n_utterances": len(items), "originals": {}, "models": {}}
-    targets = {}
+    results: dict[str, Any] = {"n_utterances": len(items), "originals": {}, "originals_adapted": {},
+                               "models": {}}
+    targets, stats = {}, {}
+    speakers = sorted({it.speaker for it in items})
     for judge in judges:
         index = {name: i for i, name in enumerate(judge.labels)}
         targets[judge.name] = [index[it.emotion] for it in items]
-        pred = [int(np.argmax(o["judges"][judge.name])) for o in originals]
+        pred = [int(np.argmax(o["judges"][judge.name]["proba"])) for o in originals]
         results["originals"][judge.name] = classification_metrics(
             targets[judge.name], pred, len(index)).to_dict() | {"labels": list(judge.labels)}
+        if judge.speaker_head is not None:
+            # Speaker statistics from each speaker's *original* utterances (no labels); the same
+            # statistics serve originals and reconstructions.
+            try:
+                stats[judge.name] = {spk: SpeakerStats.from_embeddings(np.array(
+                    [o["judges"][judge.name]["embedding"] for o, it in zip(originals, items, strict=True)
+                     if it.speaker == spk])) for spk in speakers}
+            except ValueError:
+                continue  # too few utterances of a speaker: adapted judging is not defined
+            pred = _adapted_preds(judge, originals, items, stats[judge.name])
+            results["originals_adapted"][judge.name] = classification_metrics(
+                targets[judge.name], pred, len(index)).to_dict() | {"labels": list(judge.labels)}
     for model in models:
         per_rate = {}
         codec = None
@@ -61,17 +76,24 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
                 **{k: _nanmean([r[k] for r in recs]) for k in ("pesq", "stoi", "mel_distance", "si_sdr",
                                                               "teacher_cosine")},
             }
-            judge_rows, edr_m, edr_w = {}, [], []
-            for judge in judges:
-                pred = [int(np.argmax(r["judges"][judge.name])) for r in recs]
-                rec = classification_metrics(targets[judge.name], pred, len(judge.labels))
-                orig = results["originals"][judge.name]
-                em, ew = degradation_rate(orig["uar"], rec.uar), degradation_rate(orig["wa"], rec.wa)
-                judge_rows[judge.name] = rec.to_dict() | {"edr_macro": em, "edr_weighted": ew}
-                edr_m.append(em)
-                edr_w.append(ew)
-            row["judges"] = judge_rows
-            row["medr"], row["wedr"] = _nanmean(edr_m), _nanmean(edr_w)
+            for mode, key in (("independent", "originals"), ("adapted", "originals_adapted")):
+                judge_rows, edr_m, edr_w = {}, [], []
+                for judge in judges:
+                    if judge.name not in results[key]:
+                        continue
+                    if mode == "independent":
+                        pred = [int(np.argmax(r["judges"][judge.name]["proba"])) for r in recs]
+                    else:
+                        pred = _adapted_preds(judge, recs, items, stats[judge.name])
+                    rec = classification_metrics(targets[judge.name], pred, len(judge.labels))
+                    orig = results[key][judge.name]
+                    em, ew = degradation_rate(orig["uar"], rec.uar), degradation_rate(orig["wa"], rec.wa)
+                    judge_rows[judge.name] = rec.to_dict() | {"edr_macro": em, "edr_weighted": ew}
+                    edr_m.append(em)
+                    edr_w.append(ew)
+                suffix = "" if mode == "independent" else "_adapted"
+                row[f"judges{suffix}"] = judge_rows
+                row[f"medr{suffix}"], row[f"wedr{suffix}"] = _nanmean(edr_m), _nanmean(edr_w)
             prosody = ProsodyPreservation()
             for r in recs:
                 prosody.merge_state(r["prosody"])
@@ -84,6 +106,15 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
             per_rate[f"{kbps:g}"] = row
         results["models"][model.name] = {"path": model.path, "rates": per_rate}
     return results
+
+
+def _adapted_preds(judge, records, items, stats) -> list[int]:
+    """Speaker-adapted predictions from cached embeddings, each item with its speaker's statistics."""
+    preds = []
+    for r, it in zip(records, items, strict=True):
+        emb = torch.tensor([r["judges"][judge.name]["embedding"]])
+        preds.append(int(judge.speaker_head.proba(emb, stats[it.speaker]).argmax(-1)[0]))
+    return preds
 
 
 def _leakage(codec, items, code_files, load_audio, probe) -> dict[str, float]:

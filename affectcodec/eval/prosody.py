@@ -99,6 +99,21 @@ class ProsodyPreservation:
             er = pr.energy_db[b, :n].clamp(min=ENERGY_FLOOR_DB)
             self._energy_corr.append(_pearson(eo, er))
 
+    def state(self) -> dict:
+        """What has been accumulated, as JSON-ready values (to cache per utterance)."""
+        return {"cents": [float(c) for t in self._cents for c in t.tolist()], "voiced": self._voiced,
+                "frames": self._frames, "mismatch": self._mismatch, "f0_corr": self._f0_corr,
+                "energy_corr": self._energy_corr}
+
+    def merge_state(self, state: dict) -> None:
+        """Add a :meth:`state` of another accumulator (e.g. one utterance scored elsewhere)."""
+        self._cents.append(torch.tensor(state["cents"], dtype=torch.float64))
+        self._voiced += int(state["voiced"])
+        self._frames += int(state["frames"])
+        self._mismatch += int(state["mismatch"])
+        self._f0_corr += [float(x) for x in state["f0_corr"]]
+        self._energy_corr += [float(x) for x in state["energy_corr"]]
+
     def compute(self) -> ProsodyScores:
         """The scores over everything added so far."""
         def mean(values: list[float]) -> float:

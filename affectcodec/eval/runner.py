@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from affectcodec.codec import AffectCodec
+
 _WORKER: dict[str, Any] = {}
 
 
@@ -68,9 +70,16 @@ def _write_json(path: Path, record: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _judge(wav: torch.Tensor) -> dict[str, list[float]]:
-    lengths = torch.tensor([wav.shape[-1]])
-    return {j.name: j.predict_proba(wav.reshape(1, 1, -1), lengths)[0].tolist() for j in _WORKER["judges"]}
+def _judge(wav: torch.Tensor) -> dict[str, dict[str, list[float]]]:
+    """Per judge: speaker-independent probabilities and, for speaker-adapted judging later, the
+    utterance embedding (the adapted head needs the speaker's statistics over many utterances)."""
+    x, lengths = wav.reshape(1, 1, -1), torch.tensor([wav.shape[-1]])
+    out = {}
+    for j in _WORKER["judges"]:
+        out[j.name] = {"proba": j.predict_proba(x, lengths)[0].tolist()}
+        if j.speaker_head is not None:
+            out[j.name]["embedding"] = j.embed(x, lengths)[0].tolist()
+    return out
 
 
 def _task(task: tuple[str, str, float | None, Item, str]) -> str:
@@ -87,26 +96,31 @@ def _task(task: tuple[str, str, float | None, Item, str]) -> str:
         _write_json(target, {"judges": _judge(wav), "seconds": wav.shape[-1] / 16000})
         return cache
     codec = _WORKER["codecs"][model]
-    codes = codec.encode(wav, sample_rate=16000, kbps=kbps)
+    file_bytes = None
+    if isinstance(codec, AffectCodec):
+        # The CLI's own path: the .affc file's bytes give the actual bitrate.
+        from affectcodec import bitstream
+        from affectcodec.files import encode_audio
+
+        header, tokens = encode_audio(codec, item.path, kbps=kbps)
+        file_bytes = len(bitstream.to_bytes(header, tokens))
+        codes = bitstream.to_codes(header, tokens)
+    else:
+        codes = codec.encode(wav, sample_rate=16000, kbps=kbps)
     rec = codec.decode(codes)[0]  # [1, N]
     ref, deg = wav[0].numpy(), rec[0].numpy()
     acc = ProsodyPreservation()
     acc.update(wav[None], rec[None])
     record = {
-        "seconds": wav.shape[-1] / 16000,
+        "seconds": wav.shape[-1] / 16000, "file_bytes": file_bytes,
         "payload_bits": int(codes.tokens[0].numel()) * math.ceil(codes.bits_per_token),
         "pesq": metrics.pesq_wb(ref, deg), "stoi": metrics.stoi(ref, deg),
         "mel_distance": metrics.mel_distance(ref, deg), "si_sdr": metrics.si_sdr(ref, deg),
         "teacher_cosine": float(teacher_cosine(_WORKER["teacher"], wav[None], rec[None])[0]),
         "prosody": acc.state(), "judges": _judge(rec),
     }
-    try:
-        from affectcodec.bitstream import encode_bytes
-
-        record["file_bytes"] = len(encode_bytes(codes, codec))
-    except ImportError:  # no .affc writer in this build: the nominal payload is reported instead
-        record["file_bytes"] = None
     if codes.levels is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
         np.save(target.with_suffix(".codes.npy"), codes.tokens[0].numpy().astype(np.int32))
     _write_json(target, record)
     return cache

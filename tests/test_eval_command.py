@@ -1,0 +1,51 @@
+import json
+import subprocess
+
+import pytest
+
+from tests.conftest import tiny_codec
+from tests.test_package import console_script
+
+
+def test_eval_end_to_end_on_three_utterances(tmp_path, nemo):
+    model = tiny_codec().save(tmp_path / "tiny")
+    rows = (nemo / "manifest.tsv").read_text().splitlines()
+    header = rows[0]
+    valid = [r for r in rows[1:] if "\tvalid\t" in r]
+    picked = [valid[0], valid[100], valid[300]]
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text("\n".join([header] + [f"{nemo}/{r}" if not r.startswith("/") else r for r in picked]) + "\n")
+    out = tmp_path / "eval"
+    cmd = console_script() + ["eval", "--model", str(model), "--manifest", str(manifest), "--kbps", "1.5", "6",
+                              "--out", str(out), "--workers", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["n_utterances"] == 3 and results["command"].startswith("affectcodec eval")
+    rates = results["models"]["tiny"]["rates"]
+    assert set(rates) == {"1.5", "6"}
+    for kbps, row in rates.items():
+        for key in ("pesq", "stoi", "mel_distance", "si_sdr", "medr", "wedr", "teacher_cosine", "prosody",
+                    "judges", "leakage"):
+            assert key in row, key
+        # The real .affc file: payload within 1 % of nominal plus a header of a few hundred bytes.
+        assert row["kbps_file"] > float(kbps)
+        assert set(row["judges"]) == {"crnn", "functionals"}
+        assert 0 <= row["stoi"] <= 1
+    for name in ("report.md", "metrics_vs_bitrate.png", "recall_per_class.png", "spectrogram.png",
+                 "confusion_crnn.png"):
+        assert (out / name).stat().st_size > 500, name
+    # Re-running into the same folder scores nothing again.
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0 and "(0 new tasks)" in again.stdout
+
+
+def test_eval_rejects_an_unsupported_rate(tmp_path):
+    model = tiny_codec().save(tmp_path / "tiny")
+    proc = subprocess.run(console_script() + ["eval", "--model", str(model), "--kbps", "2", "--out",
+                                              str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 1 and "supports 1.5, 3, 6 kbit/s" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
