@@ -69,6 +69,18 @@ def zero_beyond(wav: Tensor, lengths: Tensor) -> Tensor:
     return wav * mask[:, None, :]
 
 
+def finish_decode(wav: Tensor, lengths: Tensor, model_rate: int, sample_rate: int | None = None) -> Tensor:
+    """Decoder output [B, 1, T * hop] -> [B, 1, N]: trimmed to the longest item, silent past each
+    item's length, resampled to ``sample_rate`` if given (lengths at ``model_rate``)."""
+    lengths = lengths.to(wav.device)
+    wav = zero_beyond(wav[..., : int(lengths.max())], lengths)
+    if sample_rate is not None and int(sample_rate) != int(model_rate):
+        out_lengths = resampled_length(lengths, model_rate, sample_rate)
+        wav = resample(wav, model_rate, sample_rate)[..., : int(out_lengths.max())]
+        wav = zero_beyond(wav, out_lengths)
+    return wav
+
+
 def prepare(wav: Tensor | np.ndarray, sample_rate: int, model_rate: int,
             lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Bring user audio to the model: float32 [B, 1, N'] at ``model_rate`` and lengths [B].

@@ -305,13 +305,7 @@ class AffectCodec(Codec, nn.Module):
         self._check_codes(codes)
         device = next(self.parameters()).device
         wav = self.decoder(self.quantizer.decode(codes.tokens.to(device)))
-        lengths = codes.lengths.to(device)
-        wav = audio.zero_beyond(wav[..., : int(lengths.max())], lengths)
-        if sample_rate is not None and int(sample_rate) != self._sample_rate:
-            out_lengths = audio.resampled_length(lengths, self._sample_rate, sample_rate)
-            wav = audio.resample(wav, self._sample_rate, sample_rate)[..., : int(out_lengths.max())]
-            wav = audio.zero_beyond(wav, out_lengths)
-        return wav
+        return audio.finish_decode(wav, codes.lengths, self._sample_rate, sample_rate)
 
     def _check_codes(self, codes: Codes) -> None:
         if not isinstance(codes, Codes):

@@ -6,6 +6,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from affectcodec.eval.plotting import pyplot
+from affectcodec.eval.plotting import save_figure as _save
+
 
 def _fmt(x: float) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
@@ -13,11 +16,7 @@ def _fmt(x: float) -> str:
 
 def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
     """Similarity vs layer per emotion, code usage, recall / macro-F1 vs bitrate, Emo-Q vs balanced."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     labels, paths = results["labels"], []
     rvqs = results["rvq"]
 
@@ -73,17 +72,6 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
     ax.legend(fontsize=6)
     paths.append(_save(fig, out / "emoq_vs_balanced.png"))
     return paths
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    tmp.replace(path)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return path
 
 
 def write_report(results: dict[str, Any], out: Path, command: str) -> Path:

@@ -99,10 +99,4 @@ class DACCodec(Codec):
         device = next(self.model.parameters()).device
         z = self.model.quantizer.from_codes(codes.tokens.to(device))[0]
         wav = self.model.decode(z)
-        lengths = codes.lengths.to(device)
-        wav = audio.zero_beyond(wav[..., : int(lengths.max())], lengths)
-        if sample_rate is not None and int(sample_rate) != self.sample_rate:
-            out_lengths = audio.resampled_length(lengths, self.sample_rate, sample_rate)
-            wav = audio.resample(wav, self.sample_rate, sample_rate)[..., : int(out_lengths.max())]
-            wav = audio.zero_beyond(wav, out_lengths)
-        return wav
+        return audio.finish_decode(wav, codes.lengths, self.sample_rate, sample_rate)
