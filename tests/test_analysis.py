@@ -155,3 +155,25 @@ def test_full_analysis_on_synthetic_features_writes_report_and_plots(tmp_path):
     assert "Emo-Q" in report.read_text()
     for path in write_plots(results, tmp_path):
         assert path.stat().st_size > 1000
+
+
+def test_feature_file_manifests_are_read_and_validated(tmp_path):
+    import numpy as np
+
+    from affectcodec.analysis.pipeline import FileSource, load_utterances
+
+    rows = ["path\tspeaker\temotion\tsplit\tduration"]
+    for i, (emotion, split) in enumerate([("anger", "train"), ("neutral", "train"), ("anger", "valid")]):
+        feats = np.random.default_rng(i).standard_normal((7 + i, 5)).astype(np.float32)
+        np.save(tmp_path / f"u{i}.npy", feats)
+        rows.append(f"u{i}.npy\ts{i}\t{emotion}\t{split}\t1.0")
+    (tmp_path / "m.tsv").write_text("\n".join(rows) + "\n")
+    utts = load_utterances(tmp_path / "m.tsv", FileSource())
+    assert [(u.emotion, u.split, tuple(u.features.shape)) for u in utts] == [
+        ("anger", "train", (7, 5)), ("neutral", "train", (8, 5)), ("anger", "valid", (9, 5))]
+    np.save(tmp_path / "u2.npy", np.ones((4, 6), np.float32))  # another dimension
+    with pytest.raises(ValueError, match="differs"):
+        load_utterances(tmp_path / "m.tsv", FileSource())
+    (tmp_path / "m.tsv").write_text("\n".join(rows[:3] + ["missing.npy\ts\tanger\tvalid\t1.0"]) + "\n")
+    with pytest.raises(ValueError, match="missing.npy"):
+        load_utterances(tmp_path / "m.tsv", FileSource())

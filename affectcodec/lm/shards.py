@@ -52,7 +52,9 @@ class ShardDataset(Dataset):
         from affectcodec.data.dataset import load_audio
 
         index, utts = self.shards[j]
-        return {"shard": index, "utts": utts, "audio": [load_audio(u.audio)[0] for u in utts]}
+        # Plain dicts: Lightning's batch transfer rebuilds containers and refuses frozen dataclasses.
+        return {"shard": index, "utts": [dict(u.__dict__) for u in utts],
+                "audio": [load_audio(u.audio)[0] for u in utts]}
 
 
 def plan_shards(utts: list[Utt], shard_size: int, out: Path) -> tuple[int, list[tuple[int, list[Utt]]]]:
@@ -63,13 +65,13 @@ def plan_shards(utts: list[Utt], shard_size: int, out: Path) -> tuple[int, list[
     return len(shards), [(j, u) for j, u in shards if not (out / shard_name(j)).is_file()]
 
 
-def write_shard(path: Path, tokens: list[Tensor], utts: list[Utt], meta: dict[str, Any]) -> None:
-    """Write one shard atomically (tokens: one int [K, T] per utterance)."""
+def write_shard(path: Path, tokens: list[Tensor], utts: list[dict[str, str]], meta: dict[str, Any]) -> None:
+    """Write one shard atomically (tokens: one int [K, T] per utterance; utts: their records)."""
     from safetensors.torch import save_file
 
     offsets = torch.tensor([0] + [t.shape[1] for t in tokens]).cumsum(0)
     flat = torch.cat([t.t() for t in tokens]).to(torch.int32)
-    metadata = {"utterances": json.dumps([u.__dict__ for u in utts]), "meta": json.dumps(meta)}
+    metadata = {"utterances": json.dumps(utts), "meta": json.dumps(meta)}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     save_file({"tokens": flat.contiguous(), "offsets": offsets}, str(tmp), metadata=metadata)
     os.replace(tmp, path)

@@ -1,0 +1,35 @@
+import json
+import subprocess
+
+import torch
+
+from affectcodec.data.dataset import load_audio
+from affectcodec.lm.shards import read_shard
+from tests.conftest import tiny_codec
+from tests.test_package import console_script
+
+
+def test_tokenize_writes_complete_resumable_shards(tmp_path, nemo):
+    codec = tiny_codec()
+    model = codec.save(tmp_path / "tiny")
+    rows = (nemo / "manifest.tsv").read_text().splitlines()
+    picked = [r for r in rows[1:] if "\tvalid\t" in r][:5]
+    (tmp_path / "m.tsv").write_text("\n".join([rows[0]] + [f"{nemo}/{r}" for r in picked]) + "\n")
+    out = tmp_path / "shards"
+    cmd = console_script() + ["tokenize", str(tmp_path / "m.tsv"), "--out", str(out), "--model", str(model),
+                              "--kbps", "3", "--shard-size", "2"]
+    first = subprocess.run(cmd, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-1500:]
+    index = json.loads((out / "index.json").read_text())
+    assert index["complete"] and index["n_shards"] == 3 and index["utterances"] == 5
+    assert index["num_stages"] == 4 and index["config_hash"] == codec.config_hash
+    tokens, utts, meta = read_shard(out / "shard-00001.safetensors")
+    assert len(tokens) == 2 and meta["kbps"] == 3.0
+    for t, u in zip(tokens, utts, strict=True):
+        alone = codec.encode(load_audio(u["audio"]), kbps=3).tokens[0]
+        assert torch.equal(t, alone)
+    # Resumable: only the missing shard is written again.
+    (out / "shard-00002.safetensors").unlink()
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0 and "(1 written now)" in again.stdout
+    assert json.loads((out / "index.json").read_text())["complete"]
