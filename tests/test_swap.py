@@ -28,3 +28,22 @@ def test_swap_keeps_content_length_and_takes_emotion_digits():
     assert codec.decode(out).shape == (1, 1, 7000)
     with pytest.raises(ValueError, match="stages"):
         swap_emotion(b, a)
+
+
+def test_swap_emotion_command_keeps_the_length_of_a(tmp_path, nemo):
+    import subprocess
+
+    import soundfile as sf
+
+    from tests.test_package import console_script
+
+    model = tiny_codec().save(tmp_path / "tiny")
+    a, b = nemo / "audio" / "EB0_neutral_1.flac", nemo / "audio" / "EB0_anger_2.flac"
+    out = tmp_path / "swapped.wav"
+    cmd = console_script() + ["swap-emotion", "--content", str(a), "--emotion", str(b), "-o", str(out),
+                              "--model", str(model), "--kbps", "3"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert sf.info(str(out)).frames == sf.info(str(a)).frames
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 1 and again.stderr.startswith("affectcodec: error:")
