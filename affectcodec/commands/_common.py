@@ -206,6 +206,19 @@ class Models:
         return self._cache[path]
 
 
+def model_and_stages(jobs: list[Job], device: str, model: str | None,
+                     kbps: float | None) -> tuple[Any, Any, int | None]:
+    """``(codec, identity, n_stages)`` when there is work to do (``(None, None, None)`` otherwise);
+    an unsupported ``kbps`` is a CLIError naming the model's rates."""
+    if not jobs:
+        return None, None, None
+    codec, identity = Models(device).get(model)
+    try:
+        return codec, identity, codec.stages_for(kbps)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
 # ------------------------------------------------------------------------------ batches
 def run_batch(jobs: list[Job], work: Callable[[Job, Callable[[float], None]], None],
               total_seconds: float, quiet: bool, failures: int = 0) -> int:

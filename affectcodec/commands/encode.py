@@ -36,12 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     inputs, input_errors = common.find_inputs(args.inputs, audio.AUDIO_EXTENSIONS, "audio")
     jobs = common.plan_outputs(inputs, args.output, bitstream.SUFFIX, frozenset({"affc"}), args.force)
-    codec, identity = common.Models(args.device).get(args.model) if jobs else (None, None)
-    if codec is not None:
-        try:
-            n_stages = codec.stages_for(args.kbps)
-        except ValueError as exc:
-            raise common.CLIError(str(exc)) from None
+    codec, identity, n_stages = common.model_and_stages(jobs, args.device, args.model, args.kbps)
     for message in input_errors:
         common.error(message)
 
