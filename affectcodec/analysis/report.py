@@ -8,6 +8,7 @@ from typing import Any
 
 from affectcodec.eval.plotting import pyplot
 from affectcodec.eval.plotting import save_figure as _save
+from affectcodec.files import atomic_path
 
 
 def _fmt(x: float) -> str:
@@ -120,7 +121,6 @@ def write_report(results: dict[str, Any], out: Path, command: str) -> Path:
     lines += ["", "Plots: `similarity_by_layer.png`, `code_usage.png`, `task_vs_bitrate.png`, "
               "`emoq_vs_balanced.png`.", ""]
     path = out / "report.md"
-    tmp = out / ".report.md.tmp"
-    tmp.write_text("\n".join(lines))
-    tmp.replace(path)
+    with atomic_path(path, force=True) as tmp:
+        tmp.write_text("\n".join(lines))
     return path

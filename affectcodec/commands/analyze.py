@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.analysis.pipeline import build_source, load_utterances
     from affectcodec.analysis.report import write_plots, write_report
     from affectcodec.cli import CLIError
+    from affectcodec.files import atomic_path
 
     path = Path(args.config)
     if not path.is_file():
@@ -66,9 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
     command = "affectcodec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     results.update(feature=source.name, command=command, seconds=round(time.time() - started, 1))
-    tmp = out / ".results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2))
-    tmp.replace(out / "results.json")
+    with atomic_path(out / "results.json", force=True) as tmp:
+        tmp.write_text(json.dumps(results, indent=2))
     write_plots(results, out)
     report = write_report(results, out, command)
     print(f"wrote {report} and plots to {out}")

@@ -27,7 +27,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     import json
-    import os
     import shlex
     import sys
 
@@ -36,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
     from affectcodec.eval.bench import format_table, run_one, to_json
+    from affectcodec.files import atomic_path
     from affectcodec.pretrained import resolve
 
     if args.seconds <= 0 or args.repeats < 1:
@@ -65,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
               f"({threads} threads, {args.seconds:g} s of audio).")
     print(f"command: affectcodec {' '.join(shlex.quote(a) for a in sys.argv[1:])}")
     if args.json_path:
-        tmp = f"{args.json_path}.tmp"
-        with open(tmp, "w") as fh:
-            json.dump(to_json(results), fh, indent=2)
-        os.replace(tmp, args.json_path)
+        with atomic_path(args.json_path, force=True) as tmp:
+            tmp.write_text(json.dumps(to_json(results), indent=2))
     return 0

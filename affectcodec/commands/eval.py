@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         write_report,
     )
     from affectcodec.eval.runner import Item, ModelSpec, build_codec, run_tasks
+    from affectcodec.files import atomic_path
     from affectcodec.pretrained import resolve
 
     started = time.time()
@@ -113,9 +114,8 @@ def run(args: argparse.Namespace) -> int:
     plots = [plot_metrics(results, out), plot_recall(results, out), *plot_confusions(results, out),
              plot_spectrograms({"key": example.key, "emotion": example.emotion, "audio": audio}, out)]
     results["plots"] = [p.name for p in plots]
-    tmp = out / ".results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2))
-    tmp.replace(out / "results.json")
+    with atomic_path(out / "results.json", force=True) as tmp:
+        tmp.write_text(json.dumps(results, indent=2))
     report = write_report(results, out)
     print(f"scored {len(items)} utterances x {len(specs)} models x {len(args.kbps)} rates "
           f"({ran} new tasks); wrote {report}, results.json and {len(plots)} plots")

@@ -17,9 +17,10 @@ def pyplot():
 
 def save_figure(fig, path: Path, dpi: int = 110) -> Path:
     """Lay out, write to a temporary PNG and rename onto ``path``; close the figure."""
+    from affectcodec.files import atomic_path
+
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=dpi)
-    tmp.replace(path)
+    with atomic_path(path, force=True) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
     pyplot().close(fig)
     return path

@@ -10,6 +10,7 @@ import numpy as np
 
 from affectcodec.eval.plotting import pyplot as _plt
 from affectcodec.eval.plotting import save_figure as _save
+from affectcodec.files import atomic_path
 
 
 def _f(x: Any, digits: int = 3) -> str:
@@ -138,7 +139,6 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
     lines += ["", "Plots: " + ", ".join(f"`{p}`" for p in results.get("plots", [])), "",
               "Metric definitions: docs/evaluation.md.", ""]
     path = out / "report.md"
-    tmp = out / ".report.md.tmp"
-    tmp.write_text("\n".join(lines))
-    tmp.replace(path)
+    with atomic_path(path, force=True) as tmp:
+        tmp.write_text("\n".join(lines))
     return path

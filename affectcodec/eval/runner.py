@@ -64,10 +64,10 @@ def _init_worker(models: Sequence[ModelSpec], judge_names: Sequence[str] | None,
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record))
-    os.replace(tmp, path)
+    from affectcodec.files import atomic_path
+
+    with atomic_path(path, force=True) as tmp:  # unique temporary name per writer process
+        tmp.write_text(json.dumps(record))
 
 
 def _judge(wav: torch.Tensor) -> dict[str, dict[str, list[float]]]:

@@ -69,12 +69,13 @@ def write_shard(path: Path, tokens: list[Tensor], utts: list[dict[str, str]], me
     """Write one shard atomically (tokens: one int [K, T] per utterance; utts: their records)."""
     from safetensors.torch import save_file
 
+    from affectcodec.files import atomic_path
+
     offsets = torch.tensor([0] + [t.shape[1] for t in tokens]).cumsum(0)
     flat = torch.cat([t.t() for t in tokens]).to(torch.int32)
     metadata = {"utterances": json.dumps(utts), "meta": json.dumps(meta)}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file({"tokens": flat.contiguous(), "offsets": offsets}, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    with atomic_path(path, force=True) as tmp:
+        save_file({"tokens": flat.contiguous(), "offsets": offsets}, str(tmp), metadata=metadata)
 
 
 def read_shard(path: str | os.PathLike) -> tuple[list[Tensor], list[dict[str, str]], dict[str, Any]]:
@@ -90,6 +91,8 @@ def read_shard(path: str | os.PathLike) -> tuple[list[Tensor], list[dict[str, st
 
 def write_index(out: Path, n_shards: int, meta: dict[str, Any]) -> dict[str, Any]:
     """``index.json``: the shards present, utterance and frame counts, and the run facts."""
+    from affectcodec.files import atomic_path
+
     shards, total_utts, total_frames = [], 0, 0
     for j in range(n_shards):
         path = out / shard_name(j)
@@ -102,9 +105,8 @@ def write_index(out: Path, n_shards: int, meta: dict[str, Any]) -> dict[str, Any
         total_frames += frames
     index = {"complete": len(shards) == n_shards, "n_shards": n_shards, "shards": shards,
              "utterances": total_utts, "frames": total_frames, **meta}
-    tmp = out / f".{INDEX_FILE}.tmp"
-    tmp.write_text(json.dumps(index, indent=2))
-    os.replace(tmp, out / INDEX_FILE)
+    with atomic_path(out / INDEX_FILE, force=True) as tmp:
+        tmp.write_text(json.dumps(index, indent=2))
     return index
 
 
