@@ -147,8 +147,12 @@ def _init_worker(model: str, judge_names: Sequence[str] | None, stages: Sequence
         torch.set_num_threads(threads)
     from affectcodec import load
     from affectcodec.emotion import load_judges
+    from affectcodec.files import ModelIdentity
 
-    _WORKER.update(codec=load(model), judges=load_judges(judge_names), stages=list(stages))
+    codec = load(model)
+    # The identity (a hash of all weights) once, not once per encoded file.
+    _WORKER.update(codec=codec, identity=ModelIdentity.of(codec), judges=load_judges(judge_names),
+                   stages=list(stages))
 
 
 def _judge_original(u: Utterance) -> tuple[str, dict[str, Any]]:
@@ -171,7 +175,8 @@ def _score_group(task: tuple[list[Utterance], dict[str, Any]]) -> list[dict[str,
     group, stats = task
     codec, judges, stages = _WORKER["codec"], _WORKER["judges"], _WORKER["stages"]
     top = max(k for _, k in stages)
-    codes = [bitstream.to_codes(*encode_audio(codec, u.path, n_stages=top)) for u in group]
+    codes = [bitstream.to_codes(*encode_audio(codec, u.path, n_stages=top, model=_WORKER["identity"]))
+             for u in group]
     refs = [load_audio(u.path)[0].numpy() for u in group]
     rows = []
     for kbps, k in stages:
