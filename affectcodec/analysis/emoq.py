@@ -9,6 +9,7 @@ chosen codebook's emotion is itself an emotion prediction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -55,18 +56,33 @@ class EmoQ:
             raise ValueError("the filtered variant needs the balanced codebook")
         self.specialised, self.balanced, self.score, self.filtered = specialised, balanced, score, filtered
 
+    def candidates(self) -> dict[str, FeatureRVQ]:
+        """Every codebook a route may compare: the specialised ones, then ``balanced`` if given."""
+        out = dict(self.specialised)
+        if self.balanced is not None:
+            out[BALANCED] = self.balanced
+        return out
+
     def route(self, x: Tensor, layers: int | None = None) -> Route:
         """Quantize frames [T, D] with the first ``layers`` layers of every codebook; keep the best."""
-        candidates = dict(self.specialised)
-        if self.balanced is not None:
-            candidates[BALANCED] = self.balanced
-        recon, scores = {}, {}
-        for name, rvq in candidates.items():
-            depth = (layers or rvq.layers) - 1
-            recon[name] = rvq.quantize(x).cumulative[depth]
-            scores[name] = fit_score(x, recon[name], self.score)
+        recon = {}
+        for name, rvq in self.candidates().items():
+            recon[name] = rvq.quantize(x).cumulative[(layers or rvq.layers) - 1]
+        return self.route_from(x, recon)
+
+    def route_from(self, x: Tensor, reconstructions: Mapping[str, Tensor]) -> Route:
+        """Route frames [T, D] given their reconstructions [T, D] by every candidate codebook.
+
+        The same decision as :meth:`route`, from reconstructions computed once elsewhere (e.g.
+        with :meth:`FeatureRVQ.quantize_many`) and shared by several routers: ``route(x, m)`` is
+        ``route_from(x, {name: rvq.quantize(x).cumulative[m - 1] for name, rvq in candidates})``.
+        """
+        missing = sorted(set(self.candidates()) - set(reconstructions))
+        if missing:
+            raise ValueError(f"no reconstruction by {missing}")
+        scores = {name: fit_score(x, reconstructions[name], self.score) for name in self.candidates()}
         pool = [n for n in self.specialised] + ([] if self.filtered or self.balanced is None else [BALANCED])
         best = max(pool, key=lambda n: scores[n])
         if self.filtered and scores[best] <= scores[BALANCED]:
             best = BALANCED
-        return Route(best, recon[best], scores)
+        return Route(best, reconstructions[best], scores)

@@ -100,7 +100,7 @@ def run_analysis(utterances: Sequence[Utterance], config: AnalysisConfig,
         rvq = FeatureRVQ(dim, codebook_size, layers, seed=config.seed)
         rvq.fit(draw_frames({"all": all_train}, {"all": 1.0}, min(config.fit_frames, len(all_train)),
                             seed=gen_seed), epochs=config.epochs)
-        quantized = [rvq.quantize(x) for x in valid_x]
+        quantized = rvq.quantize_many(valid_x)
         eval_layers = [m for m in config.eval_layers if m <= layers]
         pairs = zip(valid_x, valid_y, quantized, strict=True)
         per_emotion = per_emotion_mean((y, cosine_by_layer(x, q.cumulative)) for x, y, q in pairs)
@@ -135,14 +135,30 @@ def run_analysis(utterances: Sequence[Utterance], config: AnalysisConfig,
         sets[f"biased_{share:g}"] = {label: fit(biased_mix(label, labels, share), 100 + i)
                                      for i, label in enumerate(labels)}
     aware: dict[str, Any] = {"codebook_size": k, "layers": layers, "budget_frames": budget, "by_layers": {}}
-    for m in [m for m in config.eval_layers if m <= layers]:
+    aware_layers = [m for m in config.eval_layers if m <= layers]
+    # Every valid utterance is quantized once per distinct codebook (the balanced one is shared by
+    # all sets); the routers below choose among these cached reconstructions (EmoQ.route_from),
+    # which is exactly what EmoQ.route would compute, without re-quantizing per layer and router.
+    progress("emotion-aware codebooks: quantizing the valid split")
+    recon: dict[tuple[str, str], dict[int, list[Tensor]]] = {}
+    codebooks = {(BALANCED, BALANCED): balanced}
+    codebooks.update({(name, label): rvq for name, specialised in sets.items()
+                      for label, rvq in specialised.items()})
+    for key, rvq in codebooks.items():
+        quantized = rvq.quantize_many(valid_x)
+        recon[key] = {m: [q.cumulative[m - 1].clone() for q in quantized] for m in aware_layers}
+        del quantized  # the clones keep only the evaluated depths, not all layers
+    progress("emotion-aware codebooks: Emo-Q routing")
+    for m in aware_layers:
         row: dict[str, Any] = {"kbps": balanced.kbps(config.frame_rate, m)}
-        row["balanced"] = _probe_dict(probe.score([balanced.quantize(x).cumulative[m - 1] for x in valid_x],
-                                                  valid_y))
+        row["balanced"] = _probe_dict(probe.score(recon[BALANCED, BALANCED][m], valid_y))
         for name, specialised in sets.items():
+            candidates = {label: recon[name, label][m] for label in specialised}
+            candidates[BALANCED] = recon[BALANCED, BALANCED][m]
             for filtered in (False, True):
                 router = EmoQ(specialised, balanced, score=config.score, filtered=filtered)
-                routes = [router.route(x, layers=m) for x in valid_x]
+                routes = [router.route_from(x, {c: r[i] for c, r in candidates.items()})
+                          for i, x in enumerate(valid_x)]
                 scores = probe.score([r.reconstruction for r in routes], valid_y)
                 chosen = [r.choice for r in routes]
                 routed = [c != BALANCED for c in chosen]
