@@ -121,6 +121,13 @@ def test_routing_from_cached_reconstructions_equals_routing():
                     assert torch.equal(cached.reconstruction, direct.reconstruction)
                     choices.add(direct.choice)
     assert len(choices) > 1
+    # The plain variant routes among the specialised codebooks only; the filtered one falls back to
+    # the balanced codebook exactly when that fits at least as well as the best specialised one.
+    plain, filtered = EmoQ(specialised, balanced), EmoQ(specialised, balanced, filtered=True)
+    for x in xs:
+        p, f = plain.route(x, layers=1), filtered.route(x, layers=1)
+        assert p.choice in LABELS and p.scores == f.scores
+        assert f.choice == ("balanced" if f.scores["balanced"] >= p.scores[p.choice] else p.choice)
     with pytest.raises(ValueError, match="no reconstruction"):
         EmoQ(specialised, balanced).route_from(xs[0], {"anger": xs[0]})
 
