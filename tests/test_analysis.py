@@ -132,6 +132,37 @@ def test_routing_from_cached_reconstructions_equals_routing():
         EmoQ(specialised, balanced).route_from(xs[0], {"anger": xs[0]})
 
 
+def test_cached_emoq_evaluation_equals_routing_each_utterance():
+    import json
+
+    from affectcodec.analysis.experiment import AnalysisConfig, _probe_dict, evaluate_emoq
+
+    train, test = synthetic(seed=0), synthetic(seed=4, utterances=4)
+    by_label = {label: torch.cat([x for lab, x in train if lab == label]) for label in LABELS}
+
+    def fit(mix):
+        return FeatureRVQ(8, 8, 3, seed=1).fit(draw_frames(by_label, mix, 900))
+
+    balanced = fit(balanced_mix(LABELS))
+    sets = {"specific": {label: fit(specific_mix(label, LABELS)) for label in LABELS},
+            "biased_0.95": {label: fit(biased_mix(label, LABELS, 0.95)) for label in LABELS}}
+    probe = SERProbe(LABELS).fit([x for _, x in train], [lab for lab, _ in train])
+    xs, ys = [x for _, x in test], [lab for lab, _ in test]
+    rows = evaluate_emoq(balanced, sets, probe, xs, ys, [1, 3], AnalysisConfig())
+    for m in (1, 3):  # the uncached path: every router quantizes every utterance itself
+        row = rows[str(m)]
+        plain = probe.score([balanced.quantize(x).cumulative[m - 1] for x in xs], ys)
+        assert json.dumps(row["balanced"]) == json.dumps(_probe_dict(plain))
+        for name, specialised in sets.items():
+            for filtered in (False, True):
+                routes = [EmoQ(specialised, balanced, filtered=filtered).route(x, layers=m) for x in xs]
+                got = row[f"emoq_{name}{'_filtered' if filtered else ''}"]
+                expected = _probe_dict(probe.score([r.reconstruction for r in routes], ys))
+                assert json.dumps({k: got[k] for k in expected}) == json.dumps(expected)
+                assert got["route_counts"] == {c: [r.choice for r in routes].count(c)
+                                               for c in {r.choice for r in routes}}
+
+
 def test_probe_scores_and_neutral_drift():
     train, test = synthetic(seed=0), synthetic(seed=2, utterances=5)
     probe = SERProbe(LABELS).fit([x for _, x in train], [lab for lab, _ in train])
