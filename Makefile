@@ -19,7 +19,13 @@ $(STAMP): pyproject.toml constraints.txt
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The demo speaks with espeak-ng (Debian package) when it can install it; without it, the demo
+# falls back to its built-in formant voice.
 demo: $(STAMP)
+	@command -v espeak-ng >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && { apt-get install -y -qq espeak-ng >/dev/null 2>&1 \
+	       || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq espeak-ng >/dev/null 2>&1; }; }; } \
+	  || echo "espeak-ng could not be installed: the demo uses its built-in voice"
 	$(PY) -m affectcodec.demo
 
 lint: $(STAMP)

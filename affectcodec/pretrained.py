@@ -28,8 +28,8 @@ def resolve(name_or_path: str | os.PathLike | None = None) -> Path:
         path = checkpoints_dir() / DEFAULT_MODEL
         if not path.is_dir():
             raise CheckpointError(
-                f"no bundled default model: {path} does not exist (the trained "
-                f"{DEFAULT_MODEL} checkpoint has not been released yet); pass a model folder")
+                f"no bundled default model: {path} does not exist (is AFFECTCODEC_CHECKPOINTS "
+                f"pointing elsewhere?); pass a model folder")
         return path
     path = Path(name_or_path)
     if path.is_dir():

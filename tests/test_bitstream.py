@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import struct
@@ -187,3 +188,19 @@ def test_file_size_matches_the_nominal_bitrate(tmp_path, nemo, kbps):
     assert duration > 5 and header.kbps == kbps
     assert abs((size - overhead) - nominal) / nominal < 0.01, (size, overhead, nominal)
     assert overhead < 700  # the header is small next to the payload
+
+
+# ------------------------------------------------------------------------------ model identity
+def test_weights_hash_covers_zero_dim_buffers_and_keeps_earlier_hashes():
+    # The learned SER teacher has BatchNorm layers, whose num_batches_tracked is a 0-dim int64.
+    net = torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3), torch.nn.BatchNorm1d(2))
+    before = bs.weights_hash(net)
+    net[1].num_batches_tracked += 1
+    assert bs.weights_hash(net) != before
+    # Models without 0-dim tensors hash as before the fix (the bytes hashed are unchanged).
+    codec = tiny_codec()
+    digest = hashlib.sha256()
+    for name, t in sorted(codec.state_dict().items()):
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.contiguous().view(torch.uint8).numpy().tobytes())
+    assert bs.weights_hash(codec) == digest.hexdigest()[:16]

@@ -22,7 +22,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from affectcodec import bitstream
+import affectcodec
+from affectcodec import bitstream, files
 from tests.conftest import tiny_codec
 
 
@@ -219,7 +220,7 @@ def test_usage_errors_exit_2_and_clipping_warns(tmp_path, models):
     assert loud.returncode == 0
     assert error_lines(loud) == [f"affectcodec: warning: {tmp_path / 'loud.wav'}: 100 samples at or "
                                  f"beyond full scale (peak 1.500): the input may be clipped"]
-    # --model defaults to the bundled checkpoint, which does not ship yet: a clear error
+    # --model defaults to the bundled checkpoint; without one (an empty checkpoints folder): a clear error
     assert no_default.returncode == 1 and len(error_lines(no_default)) == 1
     assert "no bundled default model" in no_default.stderr and not (tmp_path / "other").exists()
 
@@ -286,3 +287,19 @@ def test_bad_affc_files_fail_one_line_each_without_output(tmp_path, models):
         assert result.returncode == 1 and len(lines) == 1, (command, result.stderr)
         assert lines[0].startswith(f"affectcodec: error: {command[1]}: ") and pattern in lines[0], lines
     assert not (tmp_path / "out").exists()
+
+
+def test_encode_and_decode_default_to_the_shipped_model(tmp_path):
+    from affectcodec.pretrained import DEFAULT_MODEL, resolve
+
+    sf.write(str(tmp_path / "a.wav"), synth(0.7), 16000)
+    env = {"AFFECTCODEC_CHECKPOINTS": ""}  # the project's checkpoints/, not a test override
+    encoded = cli("encode", tmp_path / "a.wav", env=env)
+    assert encoded.returncode == 0, encoded.stderr
+    header, tokens = bitstream.read(tmp_path / "a.affc")
+    assert header.model_name == DEFAULT_MODEL and tokens.shape[0] == 8
+    assert header.weights_hash == files.ModelIdentity.of(affectcodec.load(), DEFAULT_MODEL).weights_hash
+    assert resolve(None).name == DEFAULT_MODEL
+    decoded = cli("decode", tmp_path / "a.affc", "-o", tmp_path / "b.wav", env=env)
+    assert decoded.returncode == 0, decoded.stderr
+    assert sf.info(str(tmp_path / "b.wav")).frames == int(0.7 * 16000)

@@ -65,6 +65,14 @@ def test_outputs_are_deterministic_and_padding_invariant(models):
     assert f.shape == (2, 128, 75) and torch.equal(f, teacher.features(batch))
 
 
+def test_judges_classify_from_their_embedding_as_from_audio(models):
+    wav = 0.1 * torch.randn(2, 1, 9600, generator=torch.Generator().manual_seed(1))
+    for name in ("crnn", "functionals"):
+        judge = models[name][0]
+        p = judge.proba_from_embedding(judge.embed(wav))
+        assert p.shape == (2, 6) and torch.allclose(p, judge.predict_proba(wav), atol=1e-6), name
+
+
 def test_held_out_speaker_is_recognised(models, nemo):
     """Six utterances per emotion of the never-trained-on speaker EB0: every model does better
     than chance (1/6) alone, and much better speaker-adapted (statistics of these 36 unlabelled

@@ -209,6 +209,10 @@ def one_step(weights: dict[str, float], seed: int = 0) -> tuple[dict, dict, dict
     """Parameters before and after one generator step, and the logged metrics."""
     torch.manual_seed(seed)
     codec = AffectCodec(**TINY)
+    # The quantizer's one-off data-dependent initialisation (tested in test_quantizer_init.py)
+    # would move its affine parameters on the first batch: mark it done, so that only the
+    # optimiser can change anything here.
+    codec.quantizer.data_initialized.fill_(True)
     module = CodecModule(codec, discriminator=None, loss_weights=weights,
                          stage_dropout=StageDropout(mode="none"))
     before = {k: v.detach().clone() for k, v in codec.named_parameters()}

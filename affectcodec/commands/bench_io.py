@@ -26,8 +26,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser(
         "bench-io", help="benchmark file encode/decode speed and memory (60 s vs 1 h)",
         description=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--model", metavar="DIR",
-                        help="model folder (default: the default architecture, random weights)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model", metavar="DIR",
+                        help="model folder or bundled name (default: the bundled default model)")
+    source.add_argument("--random", action="store_true",
+                        help="the default architecture with random weights (speed does not depend on them)")
     parser.add_argument("--short", type=float, default=60.0, help="short file, seconds (60)")
     parser.add_argument("--long", type=float, default=3600.0, help="long file, seconds (3600)")
     parser.add_argument("--kbps", type=float, default=None, help="bitrate (default: highest)")
@@ -65,13 +68,18 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
 
     from affectcodec.cli import CLIError
+    from affectcodec.codec import CheckpointError
+    from affectcodec.pretrained import resolve
 
     if not (args.short > 1 and args.long > 1):
         raise CLIError("--short and --long must be longer than 1 s")
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="affc-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        model = args.model
+        try:
+            model = None if args.random else str(resolve(args.model))
+        except CheckpointError as exc:
+            raise CLIError(str(exc)) from exc
         if model is None:
             import torch
 

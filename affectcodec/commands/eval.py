@@ -11,9 +11,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Reconstruct every utterance of a manifest split at each bitrate with each model and "
                     "write results.json, report.md and PNG plots to OUT. Re-running into the same OUT "
                     "skips utterances already scored.")
-    p.add_argument("--model", action="append", required=True,
-                   help="model folder or bundled name (repeat for several; 'dac16k' = DAC's 16 kHz "
-                        "architecture with random weights, for plumbing only)")
+    p.add_argument("--model", action="append", default=None,
+                   help="model folder or bundled name (repeat for several; default: the bundled default "
+                        "model; 'dac16k' = DAC's 16 kHz architecture with random weights, for plumbing only)")
     p.add_argument("--manifest", default=None, help="manifest (default: nEMO under ../shared/data)")
     p.add_argument("--split", default="valid", help="manifest split to evaluate (default: valid)")
     p.add_argument("--kbps", type=float, nargs="+", default=[1.5, 3.0, 6.0], help="bitrates")
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.time()
     specs, names = [], set()
-    for m in args.model:
+    for m in args.model or [None]:
         try:
             path = "dac16k" if m == "dac16k" else str(resolve(m))
         except CheckpointError as exc:

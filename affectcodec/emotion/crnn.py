@@ -119,5 +119,8 @@ class CRNNJudge(EmotionJudge):
             wav[b:b + 1, :, : int(lengths[b])], lengths[b:b + 1])) for b in range(wav.shape[0])])
 
     @torch.no_grad()
+    def proba_from_embedding(self, embeddings: Tensor) -> Tensor:
+        return torch.softmax(self.net.classifier(embeddings), dim=-1)
+
     def utterance_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
-        return torch.softmax(self.net.classifier(self.embed(wav, lengths)), dim=-1)
+        return self.proba_from_embedding(self.embed(wav, lengths))

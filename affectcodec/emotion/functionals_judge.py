@@ -61,6 +61,9 @@ class FunctionalsJudge(EmotionJudge):
             utterance_functionals(wav[b, 0, : int(lengths[b])].detach().cpu().numpy())
             for b in range(wav.shape[0])]).astype(np.float64))
 
+    def proba_from_embedding(self, embeddings: Tensor) -> Tensor:
+        return self.proba_from_features(embeddings)
+
     def utterance_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
         return self.proba_from_features(self.embed(wav, lengths))
 

@@ -67,6 +67,14 @@ class EmotionJudge(SpeakerAdaptable):
         """Speaker-independent probabilities float [B, C] (see :meth:`predict_proba`)."""
         raise NotImplementedError
 
+    def proba_from_embedding(self, embeddings: Tensor) -> Tensor:
+        """Speaker-independent probabilities float [B, C] from :meth:`embed`'s output [B, E].
+
+        Lets a caller that needs both the embedding (for speaker-adapted judging) and the
+        speaker-independent probabilities run the judge's front end once.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot classify from its embedding")
+
     def predict_proba(self, wav: Tensor, lengths: Tensor | None = None,
                       speaker: SpeakerStats | None = None) -> Tensor:
         """Class probabilities.

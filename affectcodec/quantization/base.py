@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 
 
@@ -38,8 +39,47 @@ class QuantizerOutput:
     metrics: dict[str, Tensor] = field(default_factory=dict)
 
 
+def batch_moments(z: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and standard deviation, each float [1, C, 1], of ``z`` [B, C, T] over batch
+    and time; under DDP averaged over all ranks (so every rank initialises identically)."""
+    z = z.detach().float()
+
+    def average(t: Tensor) -> Tensor:
+        t = t.mean(dim=(0, 2), keepdim=True)
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(t)
+            t /= dist.get_world_size()
+        return t
+
+    mean = average(z)
+    # Two passes: E[z^2] - E[z]^2 cancels catastrophically when offsets dwarf the variation.
+    return mean, average((z - mean).square()).clamp_min(1e-12).sqrt()
+
+
 class Quantizer(nn.Module, ABC):
-    """Abstract residual quantizer: ``[B, D, T]`` latent <-> ``[B, K, T]`` tokens."""
+    """Abstract residual quantizer: ``[B, D, T]`` latent <-> ``[B, K, T]`` tokens.
+
+    Data-dependent initialisation: the first forward pass in training mode first standardises every
+    stage's pre-quantization values on that batch (per channel: mean 0, standard deviation 1;
+    the ActNorm initialisation of Kingma & Dhariwal, "Glow", NeurIPS 2018), through all stages
+    whatever the active count. A freshly built encoder's latent varies little over time around
+    large per-channel offsets, so without it every frame of a batch falls on a handful of FSQ
+    levels or RVQ codes. ``data_initialized`` (a saved buffer) records that it has happened;
+    eval mode never initialises.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("data_initialized", torch.tensor(False))
+
+    def _maybe_data_init(self, u: Tensor) -> None:
+        if self.training and not bool(self.data_initialized):
+            with torch.no_grad():
+                self.data_init(u)
+            self.data_initialized.fill_(True)
+
+    def data_init(self, u: Tensor) -> None:
+        """Standardise every stage's pre-quantization values on the latent ``u`` [B, D, T]."""
 
     #: Channels of the latent it quantizes.
     input_dim: int

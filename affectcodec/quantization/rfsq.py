@@ -29,11 +29,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from affectcodec.nn.layers import wn_conv1d
-from affectcodec.quantization.base import Quantizer, QuantizerOutput
+from affectcodec.quantization.base import Quantizer, QuantizerOutput, batch_moments
 from affectcodec.quantization.fsq import FSQ
 
 # softplus(_SCALE_INIT) + 0.1 == 1: stages start as an identity affine map.
 _SCALE_INIT = math.log(math.expm1(0.9))
+
+#: |z~| beyond which tanh is saturated (tanh(2) = 0.96: every level is reachable well inside it).
+#: The straight-through gradient vanishes out there, so nothing would pull a saturated channel
+#: back; ``vq/bound`` does.
+SATURATION = 2.0
 
 
 class _Affine(nn.Module):
@@ -52,6 +57,14 @@ class _Affine(nn.Module):
 
     def inverse(self, z: Tensor) -> Tensor:
         return z / self.scale() + self.bias
+
+    def standardise(self, z: Tensor) -> None:
+        """Set ``b`` and ``s`` so that ``s * (z - b)`` has mean 0 and standard deviation 1 per
+        dimension on ``z`` [B, dim, T] (``s`` cannot go below its floor of 0.1)."""
+        mean, std = batch_moments(z)
+        self.bias.copy_(mean)
+        target = (1 / std - 0.1).clamp_min(1e-3)
+        self.log_scale.copy_(target + torch.log(-torch.expm1(-target)))  # softplus^-1, overflow-free
 
 
 class _BlockDiagonal(nn.Module):
@@ -90,6 +103,12 @@ class _Stage(nn.Module):
     def normalise(self, z: Tensor) -> Tensor:
         n = self.n_emotion
         return torch.cat([self.affine_emotion(z[:, :n]), self.affine_acoustic(z[:, n:])], 1)
+
+    def standardise(self, residual: Tensor) -> None:
+        """Data-dependent initialisation of both affine normalisations on this stage's input."""
+        z = self.project_in(residual)
+        self.affine_emotion.standardise(z[:, : self.n_emotion])
+        self.affine_acoustic.standardise(z[:, self.n_emotion:])
 
     def output(self, values: Tensor) -> Tensor:
         n = self.n_emotion
@@ -146,17 +165,20 @@ class ResidualFSQ(Quantizer):
         Returns:
             :class:`QuantizerOutput` with codes int64 [B, n_stages, T] and one partial sum per
             stage; ``losses["vq/commit"]`` is the mean squared distance between the bounded
-            continuous values and their grid points (in grid units).
+            continuous values and their grid points (in grid units), ``losses["vq/bound"]`` the
+            mean squared excess of ``|z~|`` over :data:`SATURATION` (0 while nothing saturates).
         """
         if u.dim() != 3 or u.shape[1] != self.input_dim:
             raise ValueError(f"expected u of shape [B, {self.input_dim}, T], got {tuple(u.shape)}")
         n_stages = self._check_stages(n_stages)
+        self._maybe_data_init(u)
         residual, quantized = u, torch.zeros_like(u)
-        codes, partial_sums, commit = [], [], []
+        codes, partial_sums, commit, bound = [], [], [], []
         for stage in self.stages[:n_stages]:
             z = stage.normalise(stage.project_in(residual))
             values, digits = self.fsq(z)
             commit.append(F.mse_loss(torch.tanh(z.float()), values.detach()))
+            bound.append(F.relu(z.float().abs() - SATURATION).square().mean())
             u_k = stage.output(values)
             quantized = quantized + u_k
             residual = residual - u_k
@@ -169,9 +191,16 @@ class ResidualFSQ(Quantizer):
             quantized=quantized,
             codes=codes_t,
             partial_sums=partial_sums,
-            losses={"vq/commit": torch.stack(commit).mean()},
+            losses={"vq/commit": torch.stack(commit).mean(), "vq/bound": torch.stack(bound).mean()},
             metrics={"vq/unique_tokens": torch.tensor(sum(used) / len(used), dtype=torch.float32)},
         )
+
+    def data_init(self, u: Tensor) -> None:
+        residual = u
+        for stage in self.stages:
+            stage.standardise(residual)
+            values, _ = self.fsq(stage.normalise(stage.project_in(residual)))
+            residual = residual - stage.output(values)
 
     def decode(self, codes: Tensor) -> Tensor:
         """Quantized latent float [B, D, T] from tokens int [B, K, T]; needs nothing else."""

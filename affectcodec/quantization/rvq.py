@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from affectcodec.quantization.base import Quantizer, QuantizerOutput
+from affectcodec.quantization.base import Quantizer, QuantizerOutput, batch_moments
 
 
 class RVQ(Quantizer):
@@ -56,6 +56,7 @@ class RVQ(Quantizer):
         if u.dim() != 3 or u.shape[1] != self.input_dim:
             raise ValueError(f"expected u of shape [B, {self.input_dim}, T], got {tuple(u.shape)}")
         n_stages = self._check_stages(n_stages)
+        self._maybe_data_init(u)
         residual, quantized = u, torch.zeros_like(u)
         codes, partial_sums = [], []
         commit = codebook = u.new_zeros(())
@@ -80,6 +81,18 @@ class RVQ(Quantizer):
             losses={"vq/commit": commit, "vq/codebook": codebook},
             metrics={"vq/unique_tokens": torch.tensor(sum(used) / len(used), dtype=torch.float32)},
         )
+
+    def data_init(self, u: Tensor) -> None:
+        # Each stage's in_proj (DAC's weight-normalised conv) is rescaled and shifted so that its
+        # output is standardised: the L2-normalised lookup then sees frames spread over the sphere
+        # instead of one dominant offset direction.
+        residual = u
+        for vq in self.rvq.quantizers:
+            mean, std = batch_moments(vq.in_proj(residual))
+            vq.in_proj.weight_g.div_(std.reshape(-1, 1, 1))
+            vq.in_proj.bias.sub_(mean.reshape(-1)).div_(std.reshape(-1))
+            z_q, _ = vq.decode_latents(vq.in_proj(residual))
+            residual = residual - vq.out_proj(z_q)
 
     def decode(self, codes: Tensor) -> Tensor:
         """Quantized latent float [B, D, T] from tokens int [B, K, T]."""

@@ -29,6 +29,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "adv/feat": 2.0,
     "vq/commit": 0.25,
     "vq/codebook": 1.0,
+    "vq/bound": 1.0,
     "emotion/emo": 1.0,
     "emotion/cycle": 1.0,
     "multirate/mel": 15.0,
