@@ -89,6 +89,80 @@ def test_emoq_routes_to_the_codebook_of_the_input_class():
         EmoQ(specialised, None, filtered=True)
 
 
+def test_batched_quantization_equals_per_utterance():
+    data = synthetic()
+    rvq = FeatureRVQ(8, codebook_size=16, layers=3).fit(torch.cat([x for _, x in data]), epochs=1)
+    xs = [x[: 1 + 7 * i] for i, (_, x) in enumerate(data)] + [torch.randn(130, 8)]  # 1 to 130 frames
+    for max_frames in (50, 16384):  # several batches (and one utterance longer than a batch), or one
+        batched = rvq.quantize_many(xs, max_frames=max_frames)
+        assert len(batched) == len(xs)
+        for x, q in zip(xs, batched, strict=True):
+            single = rvq.quantize(x)
+            assert torch.equal(q.cumulative, single.cumulative) and torch.equal(q.indices, single.indices)
+
+
+def test_routing_from_cached_reconstructions_equals_routing():
+    train, test = synthetic(seed=0), synthetic(seed=1, utterances=4)
+    by_label = {label: torch.cat([x for lab, x in train if lab == label]) for label in LABELS}
+    specialised = {label: FeatureRVQ(8, 8, 3, seed=1).fit(draw_frames(by_label, specific_mix(label, LABELS),
+                                                                      900)) for label in LABELS}
+    balanced = FeatureRVQ(8, 8, 3, seed=1).fit(draw_frames(by_label, balanced_mix(LABELS), 900))
+    xs = [x for _, x in test]
+    cache = {name: rvq.quantize_many(xs) for name, rvq in {**specialised, "balanced": balanced}.items()}
+    choices = set()
+    for score in ("l2", "cosine"):
+        for filtered in (False, True):
+            router = EmoQ(specialised, balanced, score=score, filtered=filtered)
+            for m in (1, 3):
+                for i, x in enumerate(xs):
+                    direct = router.route(x, layers=m)
+                    cached = router.route_from(x, {name: q[i].cumulative[m - 1] for name, q in cache.items()})
+                    assert cached.choice == direct.choice and cached.scores == direct.scores
+                    assert torch.equal(cached.reconstruction, direct.reconstruction)
+                    choices.add(direct.choice)
+    assert len(choices) > 1
+    # The plain variant routes among the specialised codebooks only; the filtered one falls back to
+    # the balanced codebook exactly when that fits at least as well as the best specialised one.
+    plain, filtered = EmoQ(specialised, balanced), EmoQ(specialised, balanced, filtered=True)
+    for x in xs:
+        p, f = plain.route(x, layers=1), filtered.route(x, layers=1)
+        assert p.choice in LABELS and p.scores == f.scores
+        assert f.choice == ("balanced" if f.scores["balanced"] >= p.scores[p.choice] else p.choice)
+    with pytest.raises(ValueError, match="no reconstruction"):
+        EmoQ(specialised, balanced).route_from(xs[0], {"anger": xs[0]})
+
+
+def test_cached_emoq_evaluation_equals_routing_each_utterance():
+    import json
+
+    from affectcodec.analysis.experiment import AnalysisConfig, _probe_dict, evaluate_emoq
+
+    train, test = synthetic(seed=0), synthetic(seed=4, utterances=4)
+    by_label = {label: torch.cat([x for lab, x in train if lab == label]) for label in LABELS}
+
+    def fit(mix):
+        return FeatureRVQ(8, 8, 3, seed=1).fit(draw_frames(by_label, mix, 900))
+
+    balanced = fit(balanced_mix(LABELS))
+    sets = {"specific": {label: fit(specific_mix(label, LABELS)) for label in LABELS},
+            "biased_0.95": {label: fit(biased_mix(label, LABELS, 0.95)) for label in LABELS}}
+    probe = SERProbe(LABELS).fit([x for _, x in train], [lab for lab, _ in train])
+    xs, ys = [x for _, x in test], [lab for lab, _ in test]
+    rows = evaluate_emoq(balanced, sets, probe, xs, ys, [1, 3], AnalysisConfig())
+    for m in (1, 3):  # the uncached path: every router quantizes every utterance itself
+        row = rows[str(m)]
+        plain = probe.score([balanced.quantize(x).cumulative[m - 1] for x in xs], ys)
+        assert json.dumps(row["balanced"]) == json.dumps(_probe_dict(plain))
+        for name, specialised in sets.items():
+            for filtered in (False, True):
+                routes = [EmoQ(specialised, balanced, filtered=filtered).route(x, layers=m) for x in xs]
+                got = row[f"emoq_{name}{'_filtered' if filtered else ''}"]
+                expected = _probe_dict(probe.score([r.reconstruction for r in routes], ys))
+                assert json.dumps({k: got[k] for k in expected}) == json.dumps(expected)
+                assert got["route_counts"] == {c: [r.choice for r in routes].count(c)
+                                               for c in {r.choice for r in routes}}
+
+
 def test_probe_scores_and_neutral_drift():
     train, test = synthetic(seed=0), synthetic(seed=2, utterances=5)
     probe = SERProbe(LABELS).fit([x for _, x in train], [lab for lab, _ in train])

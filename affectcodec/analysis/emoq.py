@@ -1,14 +1,17 @@
 """Emo-Q: route each utterance to the emotion-specialised codebook that reconstructs it best.
 
-Zhou et al. (arXiv 2603.21224): quantize the input with every emotion-specialised codebook set
-(and the balanced one), score each reconstruction by its fit to the unquantized features, and
-keep the best. The *filtered* variant takes a specialised codebook only when it beats the
-balanced one, else falls back to the balanced codebook. No label is needed at inference, and the
-chosen codebook's emotion is itself an emotion prediction.
+Zhou et al. (arXiv 2603.21224): quantize the input with every emotion-specialised codebook set,
+score each reconstruction by its fit to the unquantized features, and keep the best. The
+*filtered* variant also quantizes with the balanced codebook and takes the best specialised
+codebook only when it beats the balanced one, else falls back to the balanced codebook. (Were the
+balanced codebook a candidate of the plain variant too, the two variants would be the same rule.)
+No label is needed at inference, and the chosen codebook's emotion is itself an emotion
+prediction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -42,9 +45,10 @@ class EmoQ:
 
     Args:
         specialised: one fitted :class:`FeatureRVQ` per emotion.
-        balanced: the balanced reference (required by the filtered variant).
+        balanced: the balanced reference (required by the filtered variant; the plain variant
+            only scores it, in :attr:`Route.scores`, and never routes to it).
         score: ``"l2"`` or ``"cosine"``.
-        filtered: fall back to ``balanced`` unless a specialised codebook beats it.
+        filtered: fall back to ``balanced`` unless the best specialised codebook beats it.
     """
 
     def __init__(self, specialised: dict[str, FeatureRVQ], balanced: FeatureRVQ | None = None,
@@ -55,18 +59,33 @@ class EmoQ:
             raise ValueError("the filtered variant needs the balanced codebook")
         self.specialised, self.balanced, self.score, self.filtered = specialised, balanced, score, filtered
 
-    def route(self, x: Tensor, layers: int | None = None) -> Route:
-        """Quantize frames [T, D] with the first ``layers`` layers of every codebook; keep the best."""
-        candidates = dict(self.specialised)
+    def candidates(self) -> dict[str, FeatureRVQ]:
+        """Every codebook a route scores: the specialised ones, then ``balanced`` if given."""
+        out = dict(self.specialised)
         if self.balanced is not None:
-            candidates[BALANCED] = self.balanced
-        recon, scores = {}, {}
-        for name, rvq in candidates.items():
-            depth = (layers or rvq.layers) - 1
-            recon[name] = rvq.quantize(x).cumulative[depth]
-            scores[name] = fit_score(x, recon[name], self.score)
-        pool = [n for n in self.specialised] + ([] if self.filtered or self.balanced is None else [BALANCED])
-        best = max(pool, key=lambda n: scores[n])
+            out[BALANCED] = self.balanced
+        return out
+
+    def route(self, x: Tensor, layers: int | None = None) -> Route:
+        """Quantize frames [T, D] with the first ``layers`` layers of every codebook; keep the best
+        specialised one (filtered: unless the balanced one fits at least as well)."""
+        recon = {}
+        for name, rvq in self.candidates().items():
+            recon[name] = rvq.quantize(x).cumulative[(layers or rvq.layers) - 1]
+        return self.route_from(x, recon)
+
+    def route_from(self, x: Tensor, reconstructions: Mapping[str, Tensor]) -> Route:
+        """Route frames [T, D] given their reconstructions [T, D] by every candidate codebook.
+
+        The same decision as :meth:`route`, from reconstructions computed once elsewhere (e.g.
+        with :meth:`FeatureRVQ.quantize_many`) and shared by several routers: ``route(x, m)`` is
+        ``route_from(x, {name: rvq.quantize(x).cumulative[m - 1] for name, rvq in candidates})``.
+        """
+        missing = sorted(set(self.candidates()) - set(reconstructions))
+        if missing:
+            raise ValueError(f"no reconstruction by {missing}")
+        scores = {name: fit_score(x, reconstructions[name], self.score) for name in self.candidates()}
+        best = max(self.specialised, key=lambda n: scores[n])
         if self.filtered and scores[best] <= scores[BALANCED]:
             best = BALANCED
-        return Route(best, recon[best], scores)
+        return Route(best, reconstructions[best], scores)

@@ -100,7 +100,7 @@ def run_analysis(utterances: Sequence[Utterance], config: AnalysisConfig,
         rvq = FeatureRVQ(dim, codebook_size, layers, seed=config.seed)
         rvq.fit(draw_frames({"all": all_train}, {"all": 1.0}, min(config.fit_frames, len(all_train)),
                             seed=gen_seed), epochs=config.epochs)
-        quantized = [rvq.quantize(x) for x in valid_x]
+        quantized = rvq.quantize_many(valid_x)
         eval_layers = [m for m in config.eval_layers if m <= layers]
         pairs = zip(valid_x, valid_y, quantized, strict=True)
         per_emotion = per_emotion_mean((y, cosine_by_layer(x, q.cumulative)) for x, y, q in pairs)
@@ -134,15 +134,49 @@ def run_analysis(utterances: Sequence[Utterance], config: AnalysisConfig,
     for share in config.biased_shares:
         sets[f"biased_{share:g}"] = {label: fit(biased_mix(label, labels, share), 100 + i)
                                      for i, label in enumerate(labels)}
-    aware: dict[str, Any] = {"codebook_size": k, "layers": layers, "budget_frames": budget, "by_layers": {}}
-    for m in [m for m in config.eval_layers if m <= layers]:
+    aware: dict[str, Any] = {"codebook_size": k, "layers": layers, "budget_frames": budget}
+    aware["by_layers"] = evaluate_emoq(balanced, sets, probe, valid_x, valid_y,
+                                       [m for m in config.eval_layers if m <= layers], config, progress)
+    results["emotion_aware"] = aware
+    return results
+
+
+def evaluate_emoq(balanced: FeatureRVQ, sets: dict[str, dict[str, FeatureRVQ]], probe: SERProbe,
+                  valid_x: Sequence[Tensor], valid_y: Sequence[str], eval_layers: Sequence[int],
+                  config: AnalysisConfig, progress: Callable[[str], None] = lambda msg: None
+                  ) -> dict[str, dict[str, Any]]:
+    """The probe's scores on the balanced codebook's and on every Emo-Q router's reconstructions.
+
+    Every valid utterance is quantized once per distinct codebook (the balanced one is shared by
+    all sets, all routers and all depths); the routers choose among these cached reconstructions
+    with :meth:`EmoQ.route_from`, which is exactly what :meth:`EmoQ.route` computes, without
+    re-quantizing per depth and per router.
+
+    Returns:
+        ``{str(m): row}`` per depth ``m``: ``kbps``, ``balanced`` and ``emoq_<set>[_filtered]``.
+    """
+    progress("emotion-aware codebooks: quantizing the valid split")
+    codebooks = {(BALANCED, BALANCED): balanced}
+    codebooks.update({(name, label): rvq for name, specialised in sets.items()
+                      for label, rvq in specialised.items()})
+    recon: dict[tuple[str, str], dict[int, list[Tensor]]] = {}
+    for key, rvq in codebooks.items():
+        quantized = rvq.quantize_many(valid_x)
+        # Clones keep only the evaluated depths, not every layer of every batch.
+        recon[key] = {m: [q.cumulative[m - 1].clone() for q in quantized] for m in eval_layers}
+        del quantized
+    progress("emotion-aware codebooks: Emo-Q routing")
+    by_layers: dict[str, dict[str, Any]] = {}
+    for m in eval_layers:
         row: dict[str, Any] = {"kbps": balanced.kbps(config.frame_rate, m)}
-        row["balanced"] = _probe_dict(probe.score([balanced.quantize(x).cumulative[m - 1] for x in valid_x],
-                                                  valid_y))
+        row["balanced"] = _probe_dict(probe.score(recon[BALANCED, BALANCED][m], valid_y))
         for name, specialised in sets.items():
+            candidates = {label: recon[name, label][m] for label in specialised}
+            candidates[BALANCED] = recon[BALANCED, BALANCED][m]
             for filtered in (False, True):
                 router = EmoQ(specialised, balanced, score=config.score, filtered=filtered)
-                routes = [router.route(x, layers=m) for x in valid_x]
+                routes = [router.route_from(x, {c: r[i] for c, r in candidates.items()})
+                          for i, x in enumerate(valid_x)]
                 scores = probe.score([r.reconstruction for r in routes], valid_y)
                 chosen = [r.choice for r in routes]
                 routed = [c != BALANCED for c in chosen]
@@ -152,6 +186,5 @@ def run_analysis(utterances: Sequence[Utterance], config: AnalysisConfig,
                             "routed_share": sum(routed) / len(routed),
                             "route_accuracy": (sum(hits) / len(hits)) if hits else math.nan,
                             "route_counts": {c: chosen.count(c) for c in sorted(set(chosen))}}
-        aware["by_layers"][str(m)] = row
-    results["emotion_aware"] = aware
-    return results
+        by_layers[str(m)] = row
+    return by_layers

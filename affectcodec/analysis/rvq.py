@@ -11,6 +11,7 @@ scale-sensitive); reconstructions are returned in the original feature space.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -94,3 +95,27 @@ class FeatureRVQ:
         _, indices, _, all_codes = self.rvq(z[None], return_all_codes=True)  # all_codes [L, 1, T, D]
         cumulative = all_codes[:, 0].cumsum(0) * self.std + self.mean
         return QuantizedFeatures(cumulative=cumulative, indices=indices[0].long())
+
+    @torch.no_grad()
+    def quantize_many(self, xs: Sequence[Tensor], max_frames: int = 16384) -> list[QuantizedFeatures]:
+        """Quantize many utterances' frames ([T_i, D] each) in a few batched calls.
+
+        Quantization is per frame (nearest code per residual, no state across frames in eval
+        mode), so this equals ``[self.quantize(x) for x in xs]`` exactly (the tests check it with
+        ``torch.equal``); consecutive utterances are concatenated up to ``max_frames`` frames per
+        call (an utterance longer than that goes alone). The returned tensors are views of each
+        batch's output.
+        """
+        out: list[QuantizedFeatures] = []
+        start = 0
+        while start < len(xs):
+            stop, frames = start + 1, xs[start].shape[0]
+            while stop < len(xs) and frames + xs[stop].shape[0] <= max_frames:
+                frames += xs[stop].shape[0]
+                stop += 1
+            lengths = [x.shape[0] for x in xs[start:stop]]
+            q = self.quantize(torch.cat(list(xs[start:stop])))
+            out += [QuantizedFeatures(c, i) for c, i in zip(q.cumulative.split(lengths, dim=1),
+                                                             q.indices.split(lengths), strict=True)]
+            start = stop
+        return out

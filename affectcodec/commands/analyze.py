@@ -56,13 +56,16 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
+
+    def progress(msg: str) -> None:
+        print(f"[{time.time() - started:7.1f} s] {msg}", file=sys.stderr, flush=True)
+
     try:
         source = build_source(recipe.get("feature", "teacher"), teacher=recipe.get("teacher"),
                               codec=recipe.get("codec"))
         cap = args.max_utterances if args.max_utterances is not None else recipe.get("max_utterances")
-        utterances = load_utterances(recipe.get("manifest"), source, cap,
-                                     progress=lambda msg: print(msg, file=sys.stderr))
-        results = run_analysis(utterances, config, progress=lambda msg: print(msg, file=sys.stderr))
+        utterances = load_utterances(recipe.get("manifest"), source, cap, progress=progress)
+        results = run_analysis(utterances, config, progress=progress)
     except (ValueError, FileNotFoundError) as exc:
         raise CLIError(str(exc)) from exc
     command = "affectcodec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
