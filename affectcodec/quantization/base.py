@@ -68,6 +68,11 @@ class Quantizer(nn.Module, ABC):
     eval mode never initialises.
     """
 
+    #: Channels of the latent it quantizes.
+    input_dim: int
+    #: Residual stages available (K at full rate).
+    num_stages: int
+
     def __init__(self) -> None:
         super().__init__()
         self.register_buffer("data_initialized", torch.tensor(False))
@@ -80,11 +85,6 @@ class Quantizer(nn.Module, ABC):
 
     def data_init(self, u: Tensor) -> None:
         """Standardise every stage's pre-quantization values on the latent ``u`` [B, D, T]."""
-
-    #: Channels of the latent it quantizes.
-    input_dim: int
-    #: Residual stages available (K at full rate).
-    num_stages: int
 
     @property
     @abstractmethod
