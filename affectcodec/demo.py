@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from affectcodec import audio, bitstream, files
+from affectcodec import audio, files
 from affectcodec.codec import CheckpointError
 
 SAMPLE_RATE = 16000
@@ -84,27 +84,10 @@ def demo_utterance(text: str) -> tuple[np.ndarray, str]:
     return (speech * (0.7 / max(float(np.abs(speech).max()), 1e-6))).astype(np.float32), source
 
 
-def spectrogram_png(signals: dict[str, np.ndarray], path: Path) -> Path:
-    """One log-mel panel per signal, on a shared colour scale, written atomically to ``path``."""
-    from affectcodec.eval.metrics import log_mel
-    from affectcodec.eval.plotting import pyplot, save_figure
-
-    plt = pyplot()
-    mels = {name: log_mel(x).numpy() for name, x in signals.items()}
-    lo, hi = min(m.min() for m in mels.values()), max(m.max() for m in mels.values())
-    fig, axes = plt.subplots(len(mels), 1, figsize=(10, 2.1 * len(mels)), sharex=True)
-    for ax, (name, mel) in zip(np.atleast_1d(axes), mels.items(), strict=True):
-        ax.imshow(mel, origin="lower", aspect="auto", vmin=max(lo, hi - 12), vmax=hi, cmap="magma",
-                  extent=(0, mel.shape[1] / 100, 0, mel.shape[0]))
-        ax.set_title(name, fontsize=9, loc="left")
-        ax.set_ylabel("mel bin")
-    np.atleast_1d(axes)[-1].set_xlabel("time (s)")
-    return save_figure(fig, path)
-
-
 def run(out: Path, model: str | None, text: str) -> int:
     from affectcodec.emotion.loading import load_judges
     from affectcodec.eval.metrics import mel_distance, pesq_wb, stoi
+    from affectcodec.eval.report import spectrogram_panels
     from affectcodec.pretrained import load, resolve
 
     folder = resolve(model)
@@ -133,7 +116,7 @@ def run(out: Path, model: str | None, text: str) -> int:
     signals = {f"original ({source.split(' (')[0]})": reference}
     for kbps in codec.bitrates:
         affc, decoded = out / f"demo_{kbps:g}kbps.affc", out / f"decoded_{kbps:g}kbps.wav"
-        files.encode_file(codec, original, affc, kbps=kbps, model=identity, force=True)
+        header = files.encode_file(codec, original, affc, kbps=kbps, model=identity, force=True)
         files.decode_file(codec, affc, decoded, model=identity, force=True)
         y = sf.read(decoded, dtype="float32")[0]
         file_kbps = affc.stat().st_size * 8 / duration / 1000
@@ -143,8 +126,7 @@ def run(out: Path, model: str | None, text: str) -> int:
         print(f"{kbps:>6g} {file_kbps:>11.2f} {pesq_wb(reference, y):>7.2f} {stoi(reference, y):>5.3f} "
               f"{mel_distance(reference, y):>8.3f}  {agree}/{len(judges)} ({detail})")
         signals[f"decoded at {kbps:g} kbit/s ({file_kbps:.2f} kbit/s file)"] = y
-    png = spectrogram_png(signals, out / "spectrograms.png")
-    header = bitstream.read(out / f"demo_{codec.bitrates[-1]:g}kbps.affc")[0]
+    png = spectrogram_panels(signals, out / "spectrograms.png")
     print(f"wrote {original}, {len(codec.bitrates)} .affc files (header {header.model_name}), the decoded "
           f"audio and {png}")
     return 0

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from affectcodec.eval.plotting import pyplot
 from affectcodec.eval.plotting import save_figure as _save
+from affectcodec.eval.report import fmt
 from affectcodec.files import atomic_path
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
 
 
 def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
@@ -82,26 +78,26 @@ def write_report(results: dict[str, Any], out: Path, command: str) -> Path:
              f"Command: `{command}`", "",
              f"Train utterances: {results['n_train']}, valid utterances: {results['n_valid']}, "
              f"feature dim: {results['feature_dim']}.", "",
-             f"Unquantized probe on valid: UAR {_fmt(results['unquantized']['uar'])}, macro-F1 "
-             f"{_fmt(results['unquantized']['macro_f1'])}.", ""]
+             f"Unquantized probe on valid: UAR {fmt(results['unquantized']['uar'])}, macro-F1 "
+             f"{fmt(results['unquantized']['macro_f1'])}.", ""]
     lines += ["## Task level: per-emotion recall and macro-F1 of the probe on quantized features", ""]
     lines += ["| K x layers | kbit/s | " + " | ".join(labels) + " | macro-F1 | to neutral |",
               "|---" * (len(labels) + 4) + "|"]
     ref = results["unquantized"]
-    lines.append("| unquantized | - | " + " | ".join(_fmt(ref["recall"][lab]) for lab in labels)
-                 + f" | {_fmt(ref['macro_f1'])} | {_fmt(ref['to_neutral'])} |")
+    lines.append("| unquantized | - | " + " | ".join(fmt(ref["recall"][lab]) for lab in labels)
+                 + f" | {fmt(ref['macro_f1'])} | {fmt(ref['to_neutral'])} |")
     for r in results["rvq"]:
         for m, t in sorted(r["task"].items(), key=lambda kv: int(kv[0])):
             lines.append(f"| {r['codebook_size']} x {m} | {t['kbps']:.2f} | "
-                         + " | ".join(_fmt(t["recall"][lab]) for lab in labels)
-                         + f" | {_fmt(t['macro_f1'])} | {_fmt(t['to_neutral'])} |")
+                         + " | ".join(fmt(t["recall"][lab]) for lab in labels)
+                         + f" | {fmt(t['macro_f1'])} | {fmt(t['to_neutral'])} |")
     lines += ["", "## Representation level: cosine similarity at the last layer, code usage", "",
               "| K x L | " + " | ".join(labels) + " | entropy (layer 1) | utilisation (layer 1) |",
               "|---" * (len(labels) + 3) + "|"]
     for r in results["rvq"]:
         lines.append(f"| {r['codebook_size']} x {r['layers']} | "
-                     + " | ".join(_fmt(r["cosine_by_emotion"][lab][-1]) for lab in labels)
-                     + f" | {_fmt(r['entropy'][0])} | {_fmt(r['utilisation'][0])} |")
+                     + " | ".join(fmt(r["cosine_by_emotion"][lab][-1]) for lab in labels)
+                     + f" | {fmt(r['entropy'][0])} | {fmt(r['utilisation'][0])} |")
     aware = results["emotion_aware"]
     lines += ["", f"## Emotion-aware codebooks and Emo-Q (K = {aware['codebook_size']}, matched budget "
               f"{aware['budget_frames']} frames per codebook set)", ""]
@@ -110,13 +106,13 @@ def write_report(results: dict[str, Any], out: Path, command: str) -> Path:
               "|---" * (len(keys) + 3) + "|"]
     for m, row in sorted(aware["by_layers"].items(), key=lambda kv: int(kv[0])):
         base = row["balanced"]["macro_f1"]
-        cells = [f"{_fmt(row[k]['macro_f1'])} ({row[k]['macro_f1'] - base:+.3f})" for k in keys]
-        lines.append(f"| {m} | {row['kbps']:.2f} | {_fmt(base)} | " + " | ".join(cells) + " |")
+        cells = [f"{fmt(row[k]['macro_f1'])} ({row[k]['macro_f1'] - base:+.3f})" for k in keys]
+        lines.append(f"| {m} | {row['kbps']:.2f} | {fmt(base)} | " + " | ".join(cells) + " |")
     lines += ["", "Emo-Q cells: macro-F1 (difference to the balanced codebook). Route accuracy (the "
               "chosen codebook's emotion as a prediction, over utterances routed to a specialised "
               "codebook):", ""]
     for m, row in sorted(aware["by_layers"].items(), key=lambda kv: int(kv[0])):
-        lines.append(f"- {m} layers: " + ", ".join(f"{k} {_fmt(row[k]['route_accuracy'])} "
+        lines.append(f"- {m} layers: " + ", ".join(f"{k} {fmt(row[k]['route_accuracy'])} "
                                                     f"(routed {row[k]['routed_share']:.0%})" for k in keys))
     lines += ["", "Plots: `similarity_by_layer.png`, `code_usage.png`, `task_vs_bitrate.png`, "
               "`emoq_vs_balanced.png`.", ""]

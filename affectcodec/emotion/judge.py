@@ -92,6 +92,21 @@ class EmotionJudge(SpeakerAdaptable):
             return self._adapted(wav, lengths, speaker)
         return self.utterance_proba(wav, lengths)
 
+    def proba_and_embedding(self, wav: Tensor, lengths: Tensor | None = None
+                            ) -> tuple[Tensor, Tensor | None]:
+        """Speaker-independent probabilities float [B, C] and, for a judge with a speaker head,
+        the utterance embeddings float [B, E] (else None) for speaker-adapted judging later.
+
+        The front end runs once when the judge can classify from its embedding.
+        """
+        if self.speaker_head is None:
+            return self.predict_proba(wav, lengths), None
+        emb = self.embed(wav, lengths)
+        try:
+            return self.proba_from_embedding(emb), emb
+        except NotImplementedError:
+            return self.predict_proba(wav, lengths), emb
+
     def predict(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Predicted class indices int64 [B] (speaker-independent)."""
         return self.predict_proba(wav, lengths).argmax(-1)

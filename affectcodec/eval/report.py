@@ -13,7 +13,8 @@ from affectcodec.eval.plotting import save_figure as _save
 from affectcodec.files import atomic_path
 
 
-def _f(x: Any, digits: int = 3) -> str:
+def fmt(x: Any, digits: int = 3) -> str:
+    """A number for a markdown table: ``digits`` decimals, ``n/a`` for None or NaN."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     return f"{x:.{digits}f}"
@@ -85,21 +86,30 @@ def plot_confusions(results: dict[str, Any], out: Path) -> list[Path]:
     return paths
 
 
-def plot_spectrograms(example: dict[str, Any], out: Path) -> Path:
-    """Log-mel spectrograms of one utterance: original and each reconstruction."""
+def spectrogram_panels(signals: dict[str, np.ndarray], path: Path, title: str | None = None) -> Path:
+    """One log-mel panel per 16 kHz signal (float [N]), titled by its key, on one colour scale: the
+    loudest bin of all panels at the top, 13 natural-log units (about 56 dB) of range below it."""
     from affectcodec.eval.metrics import log_mel
 
     plt = _plt()
-    panels = list(example["audio"].items())
-    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 1.9 * len(panels)), squeeze=False, sharex=True)
-    for ax, (title, wav) in zip(axes[:, 0], panels, strict=True):
-        ax.imshow(log_mel(wav).numpy(), origin="lower", aspect="auto", vmin=-11, vmax=2, cmap="magma",
-                  extent=(0, len(wav) / 16000, 0, 80))
+    mels = {name: log_mel(wav).numpy() for name, wav in signals.items()}
+    top = max(float(m.max()) for m in mels.values())
+    fig, axes = plt.subplots(len(mels), 1, figsize=(9, 1.9 * len(mels)), squeeze=False, sharex=True)
+    for ax, (name, mel) in zip(axes[:, 0], mels.items(), strict=True):
+        ax.imshow(mel, origin="lower", aspect="auto", vmin=top - 13, vmax=top, cmap="magma",
+                  extent=(0, len(signals[name]) / 16000, 0, 80))
         ax.set_ylabel("mel bin", fontsize=8)
-        ax.set_title(title, fontsize=9)
+        ax.set_title(name, fontsize=9)
     axes[-1, 0].set_xlabel("seconds")
-    fig.suptitle(f"{example['key']} ({example['emotion']})", fontsize=10)
-    return _save(fig, out / "spectrogram.png")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_spectrograms(example: dict[str, Any], out: Path) -> Path:
+    """Log-mel spectrograms of one utterance: original and each reconstruction."""
+    return spectrogram_panels(example["audio"], out / "spectrogram.png",
+                              f"{example['key']} ({example['emotion']})")
 
 
 def write_report(results: dict[str, Any], out: Path) -> Path:
@@ -117,24 +127,25 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
         for r in sorted(model["rates"].values(), key=lambda r: r["kbps_nominal"]):
             p = r["prosody"]
             leak = r.get("leakage")
-            leak_s = f"{_f(leak['emotion'])} / {_f(leak['acoustic'])}" if leak else "n/a"
+            leak_s = f"{fmt(leak['emotion'])} / {fmt(leak['acoustic'])}" if leak else "n/a"
             lines.append(
-                f"| {name} | {r['kbps_nominal']:g} | {_f(r['kbps_file'], 2)} | {_f(r['pesq'], 2)} | "
-                f"{_f(r['stoi'])} | {_f(r['mel_distance'])} | {_f(r['si_sdr'], 1)} | {_f(r['medr'], 1)} | "
-                f"{_f(r['wedr'], 1)} | {_f(r.get('medr_adapted'), 1)} | {_f(p['f0_corr'])} | "
-                f"{_f(p['f0_rmse_cents'], 0)} | {_f(p['vde'])} | "
-                f"{_f(p['energy_corr'])} | {_f(r['teacher_cosine'])} | {leak_s} |")
+                f"| {name} | {r['kbps_nominal']:g} | {fmt(r['kbps_file'], 2)} | {fmt(r['pesq'], 2)} | "
+                f"{fmt(r['stoi'])} | {fmt(r['mel_distance'])} | {fmt(r['si_sdr'], 1)} | "
+                f"{fmt(r['medr'], 1)} | {fmt(r['wedr'], 1)} | {fmt(r.get('medr_adapted'), 1)} | "
+                f"{fmt(p['f0_corr'])} | "
+                f"{fmt(p['f0_rmse_cents'], 0)} | {fmt(p['vde'])} | "
+                f"{fmt(p['energy_corr'])} | {fmt(r['teacher_cosine'])} | {leak_s} |")
     lines += ["", "## Judges (UAR / WA)", "", "| judge | original | " + " | ".join(
         f"{name} @ {r['kbps_nominal']:g}" for name, m in results["models"].items()
         for r in sorted(m["rates"].values(), key=lambda r: r["kbps_nominal"])) + " |"]
     cols = sum(len(m["rates"]) for m in results["models"].values())
     lines.append("|---" * (cols + 2) + "|")
     for judge, orig in results["originals"].items():
-        cells = [f"{_f(orig['uar'])} / {_f(orig['wa'])}"]
+        cells = [f"{fmt(orig['uar'])} / {fmt(orig['wa'])}"]
         for m in results["models"].values():
             for r in sorted(m["rates"].values(), key=lambda r: r["kbps_nominal"]):
                 j = r["judges"][judge]
-                cells.append(f"{_f(j['uar'])} / {_f(j['wa'])}")
+                cells.append(f"{fmt(j['uar'])} / {fmt(j['wa'])}")
         lines.append(f"| {judge} | " + " | ".join(cells) + " |")
     lines += ["", "Plots: " + ", ".join(f"`{p}`" for p in results.get("plots", [])), "",
               "Metric definitions: docs/evaluation.md.", ""]

@@ -76,9 +76,10 @@ def _judge(wav: torch.Tensor) -> dict[str, dict[str, list[float]]]:
     x, lengths = wav.reshape(1, 1, -1), torch.tensor([wav.shape[-1]])
     out = {}
     for j in _WORKER["judges"]:
-        out[j.name] = {"proba": j.predict_proba(x, lengths)[0].tolist()}
-        if j.speaker_head is not None:
-            out[j.name]["embedding"] = j.embed(x, lengths)[0].tolist()
+        proba, emb = j.proba_and_embedding(x, lengths)
+        out[j.name] = {"proba": proba[0].tolist()}
+        if emb is not None:
+            out[j.name]["embedding"] = emb[0].tolist()
     return out
 
 

@@ -27,7 +27,6 @@ thread each, like ``affectcodec eval``.
 
 from __future__ import annotations
 
-import math
 import multiprocessing as mp
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -36,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from affectcodec.eval.report import fmt
 
 #: Judging modes: speaker-independent, and speaker-adapted (statistics of the speaker's originals).
 MODES = ("independent", "adapted")
@@ -102,15 +103,7 @@ def judge_outputs(judges: Sequence[Any], wav: torch.Tensor,
     """
     out = {}
     for j in judges:
-        emb = None
-        if j.speaker_head is not None:
-            emb = j.embed(wav)
-            try:
-                proba = j.proba_from_embedding(emb)
-            except NotImplementedError:
-                proba = j.predict_proba(wav)
-        else:
-            proba = j.predict_proba(wav)
+        proba, emb = j.proba_and_embedding(wav)
         labels = list(j.labels)
         adapted = None
         if emb is not None and stats and stats.get(j.name) is not None:
@@ -379,10 +372,6 @@ def _matrix(pairs: Sequence[tuple[dict, dict]], hits: Sequence[bool], emotions: 
 
 
 # ------------------------------------------------------------------------------ report
-def _f(x: float | None, digits: int = 3) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
-
-
 def report_markdown(results: dict[str, Any]) -> str:
     """report.md of a swap-eval run."""
     emotions = results["emotions"]
@@ -408,16 +397,16 @@ def report_markdown(results: dict[str, Any]) -> str:
                     lines.append(f"| {kbps} | {judge} | {mode} |" + " n/a |" * 8)
                     continue
                 ci = r["effect"]["ci95"]
-                ci_s = f" [{_f(ci[0])}, {_f(ci[1])}]" if ci else ""
+                ci_s = f" [{fmt(ci[0])}, {fmt(ci[1])}]" if ci else ""
                 lines.append(
-                    f"| {kbps} | {judge} | {mode} | {_f(r['swap']['moved_to_b'])} | "
-                    f"{_f(r['control']['moved_to_b'])} | {_f(r['original']['moved_to_b'])} | "
-                    f"{_f(r['effect']['moved_to_b'])}{ci_s} | {_f(r['swap']['stayed_a'])} | "
-                    f"{_f(r['control']['stayed_a'])} | {_f(r['swap']['matches_b'])} | "
-                    f"{_f(r['control']['matches_b'])} |")
+                    f"| {kbps} | {judge} | {mode} | {fmt(r['swap']['moved_to_b'])} | "
+                    f"{fmt(r['control']['moved_to_b'])} | {fmt(r['original']['moved_to_b'])} | "
+                    f"{fmt(r['effect']['moved_to_b'])}{ci_s} | {fmt(r['swap']['stayed_a'])} | "
+                    f"{fmt(r['control']['stayed_a'])} | {fmt(r['swap']['matches_b'])} | "
+                    f"{fmt(r['control']['matches_b'])} |")
     lines += ["", "## STOI against the original A", "", "| kbit/s | swap | control |", "|---|---|---|"]
     for kbps, entry in results["rates"].items():
-        lines.append(f"| {kbps} | {_f(entry['stoi']['swap'])} | {_f(entry['stoi']['control'])} |")
+        lines.append(f"| {kbps} | {fmt(entry['stoi']['swap'])} | {fmt(entry['stoi']['control'])} |")
     lines += ["", "## Swap \"to B\" rate per emotion pair", "",
               "Rows: A's emotion; columns: B's emotion. In brackets: the control's rate for the same "
               "pairs.", ""]
@@ -430,7 +419,7 @@ def report_markdown(results: dict[str, Any]) -> str:
             lines += [f"### {kbps} kbit/s, judge {judge} ({mode})", "",
                       "| A \\ B | " + " | ".join(emotions) + " |", "|---" * (len(emotions) + 1) + "|"]
             for i, e in enumerate(emotions):
-                cells = [f"{_f(s, 2)} ({_f(c, 2)})" if s is not None else "-"
+                cells = [f"{fmt(s, 2)} ({fmt(c, 2)})" if s is not None else "-"
                          for s, c in zip(r["matrix"]["swap"][i], r["matrix"]["control"][i], strict=True)]
                 lines.append(f"| {e} | " + " | ".join(cells) + " |")
             lines.append("")
