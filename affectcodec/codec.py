@@ -28,16 +28,24 @@ from affectcodec.nn import (
     EmotionDecoder,
     Encoder,
     FiLM,
+    FrameDecoder,
+    FrameEncoder,
     WindowedAttentionPooling,
 )
 from affectcodec.quantization import BDRFSQ, RVQ, DenseRFSQ, Quantizer, QuantizerOutput
 from affectcodec.version import __version__
 
 MODEL_TYPE = "affectcodec"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 QUANTIZERS = ("bdrfsq", "dense_rfsq", "rvq")
+#: ``"frame"``: the Vocos-style generator at the frame rate (STFT front end, causal ConvNeXt,
+#: inverse-STFT head; the default, what trains and runs fast on a CPU). ``"dac"``: the paper's
+#: DAC-style convolutional generator at the sample rate (for GPU training).
+GENERATORS = ("frame", "dac")
+#: Widths (encoder_dim, decoder_dim) when none are given.
+_DEFAULT_DIMS = {"frame": (256, 256), "dac": (16, 256)}
 
 
 class CheckpointError(ValueError):
@@ -87,9 +95,21 @@ class AffectCodec(Codec, nn.Module):
 
     Args:
         sample_rate: model audio rate.
-        encoder_dim: encoder width after its first conv (doubles per block).
-        strides: encoder downsampling factors (decoder uses them reversed); product = hop.
-        decoder_dim: decoder width after its first conv (halves per block).
+        generator: ``"frame"`` (default: :class:`~affectcodec.nn.FrameEncoder` and
+            :class:`~affectcodec.nn.FrameDecoder`, ConvNeXt at 50 Hz with an STFT front end and
+            an inverse-STFT head; 1 frame of decoder look-ahead) or ``"dac"`` (the paper's
+            DAC-style generator at the sample rate, strictly causal).
+        encoder_dim: ``"frame"``: ConvNeXt width of the encoder (default 256); ``"dac"``: width
+            after the first conv, doubled per block (default 16).
+        strides: downsampling factors; their product is the hop (``"dac"`` downsamples by them,
+            ``"frame"`` uses their product only).
+        decoder_dim: ``"frame"``: ConvNeXt width of the decoder (default 256); ``"dac"``: width
+            after the first conv, halved per block (default 256).
+        encoder_blocks, decoder_blocks: ConvNeXt blocks at 50 Hz (``"frame"`` only).
+        decoder_upsample: sub-frames per frame before the inverse STFT (``"frame"`` only).
+        decoder_post_blocks: ConvNeXt blocks at the sub-frame rate (``"frame"`` only).
+        encoder_n_fft, decoder_n_fft: STFT sizes of the front end and of the head
+            (``"frame"`` only).
         emotion_dim: channels of the emotion partition U_e.
         acoustic_dim: channels of the acoustic partition (the encoder's latent).
         n_stages: residual stages K.
@@ -99,6 +119,9 @@ class AffectCodec(Codec, nn.Module):
         rvq_codebook_size: codebook entries per stage for ``"rvq"``.
         rvq_codebook_dim: factorised lookup dimension for ``"rvq"``.
         rate_stages: stage counts offered as bitrates (ascending, last = n_stages).
+        fsq_scale: normalisation of the RFSQ stages' values, ``"running"`` (default: running
+            statistics and a learnt affine) or ``"softplus"`` (the paper's learnt affine alone;
+            model folders of format version 1). See :data:`affectcodec.quantization.rfsq.SCALES`.
         emotion_path: use the teacher/adapter emotion partition (required by the RFSQ variants).
         cem: utterance-level FiLM conditioning (needs the emotion path).
         cem_window: frames in the causal pooling window of CEM.
@@ -107,25 +130,40 @@ class AffectCodec(Codec, nn.Module):
             :func:`affectcodec.emotion.build_teacher`).
     """
 
-    def __init__(self, sample_rate: int = 16000, encoder_dim: int = 16,
-                 strides: Sequence[int] = (2, 4, 5, 8), decoder_dim: int = 256,
+    def __init__(self, sample_rate: int = 16000, generator: str = "frame",
+                 encoder_dim: int | None = None,
+                 strides: Sequence[int] = (2, 4, 5, 8), decoder_dim: int | None = None,
+                 encoder_blocks: int = 4, decoder_blocks: int = 6, decoder_upsample: int = 2,
+                 decoder_post_blocks: int = 1, encoder_n_fft: int = 640, decoder_n_fft: int = 640,
                  emotion_dim: int = 64, acoustic_dim: int = 256, n_stages: int = 8,
                  emotion_levels: Sequence[int] = (2, 2, 2),
                  acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4),
                  quantizer: str = "bdrfsq", rvq_codebook_size: int = 1024, rvq_codebook_dim: int = 8,
-                 rate_stages: Sequence[int] = (2, 4, 8), emotion_path: bool = True, cem: bool = True,
+                 rate_stages: Sequence[int] = (2, 4, 8), fsq_scale: str = "running",
+                 emotion_path: bool = True, cem: bool = True,
                  cem_window: int = 100, adapter_dim: int = 64,
                  teacher: dict[str, Any] | None = None):
         nn.Module.__init__(self)
         teacher = dict(teacher) if teacher is not None else {"name": "prosody"}
+        if generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {GENERATORS}, got {generator!r}")
+        default_dims = _DEFAULT_DIMS[generator]
+        encoder_dim = default_dims[0] if encoder_dim is None else encoder_dim
+        decoder_dim = default_dims[1] if decoder_dim is None else decoder_dim
         self.config: dict[str, Any] = {
-            "sample_rate": int(sample_rate), "encoder_dim": int(encoder_dim),
+            "sample_rate": int(sample_rate), "generator": generator,
+            "encoder_dim": int(encoder_dim),
             "strides": [int(s) for s in strides], "decoder_dim": int(decoder_dim),
+            "encoder_blocks": int(encoder_blocks), "decoder_blocks": int(decoder_blocks),
+            "decoder_upsample": int(decoder_upsample),
+            "decoder_post_blocks": int(decoder_post_blocks),
+            "encoder_n_fft": int(encoder_n_fft), "decoder_n_fft": int(decoder_n_fft),
             "emotion_dim": int(emotion_dim), "acoustic_dim": int(acoustic_dim),
             "n_stages": int(n_stages), "emotion_levels": [int(x) for x in emotion_levels],
             "acoustic_levels": [int(x) for x in acoustic_levels], "quantizer": quantizer,
             "rvq_codebook_size": int(rvq_codebook_size), "rvq_codebook_dim": int(rvq_codebook_dim),
-            "rate_stages": [int(m) for m in rate_stages], "emotion_path": bool(emotion_path),
+            "rate_stages": [int(m) for m in rate_stages], "fsq_scale": fsq_scale,
+            "emotion_path": bool(emotion_path),
             "cem": bool(cem), "cem_window": int(cem_window), "adapter_dim": int(adapter_dim),
             "teacher": teacher,
         }
@@ -145,16 +183,28 @@ class AffectCodec(Codec, nn.Module):
         self.emotion_path, self.use_cem = bool(emotion_path), bool(cem)
         self.emotion_dim = int(emotion_dim) if emotion_path else 0
         self.acoustic_dim = int(acoustic_dim)
-        self.encoder = Encoder(encoder_dim, strides, acoustic_dim)
+        self.encoder: Encoder | FrameEncoder
+        if generator == "frame":
+            self.encoder = FrameEncoder(encoder_dim, encoder_blocks, acoustic_dim, self._hop,
+                                        n_fft=encoder_n_fft)
+        else:
+            self.encoder = Encoder(encoder_dim, strides, acoustic_dim)
         latent_dim = self.emotion_dim + self.acoustic_dim
         self.quantizer: Quantizer
         if quantizer == "bdrfsq":
-            self.quantizer = BDRFSQ(emotion_dim, acoustic_dim, n_stages, emotion_levels, acoustic_levels)
+            self.quantizer = BDRFSQ(emotion_dim, acoustic_dim, n_stages, emotion_levels, acoustic_levels,
+                                    fsq_scale)
         elif quantizer == "dense_rfsq":
-            self.quantizer = DenseRFSQ(emotion_dim, acoustic_dim, n_stages, emotion_levels, acoustic_levels)
+            self.quantizer = DenseRFSQ(emotion_dim, acoustic_dim, n_stages, emotion_levels,
+                                       acoustic_levels, fsq_scale)
         else:
             self.quantizer = RVQ(latent_dim, n_stages, rvq_codebook_size, rvq_codebook_dim)
-        self.decoder = Decoder(latent_dim, decoder_dim, tuple(reversed(strides)))
+        self.decoder: Decoder | FrameDecoder
+        if generator == "frame":
+            self.decoder = FrameDecoder(latent_dim, decoder_dim, decoder_blocks, self._hop,
+                                        decoder_upsample, decoder_post_blocks, decoder_n_fft)
+        else:
+            self.decoder = Decoder(latent_dim, decoder_dim, tuple(reversed(strides)))
         receptive = self.encoder.receptive_field
         if emotion_path:
             self.teacher = build_teacher(teacher)
@@ -200,6 +250,15 @@ class AffectCodec(Codec, nn.Module):
         """Short SHA-256 of the canonical config: identifies the architecture in token files."""
         blob = json.dumps(self.config, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def decoder_lookahead_frames(self) -> int:
+        """Token frames after a sample's own frame that the decoded sample depends on."""
+        return self.decoder.lookahead_frames
+
+    def frames_of(self, lengths: Tensor) -> Tensor:
+        """Token frames int64 [B] that cover ``lengths`` int [B] samples (at least one)."""
+        return (lengths.to(torch.int64) + self._hop - 1).div(self._hop, rounding_mode="floor").clamp_min(1)
 
     # ------------------------------------------------------------------------------- model
     def _pad(self, wav: Tensor) -> Tensor:
@@ -248,14 +307,15 @@ class AffectCodec(Codec, nn.Module):
         x = self._pad(wav)
         u, features = self.latent(x)
         q = self.quantizer(u, n_stages)
-        partial = {m: self.decoder(q.partial_sums[m - 1])[..., :n]
+        frames = None if lengths is None else self.frames_of(lengths)
+        partial = {m: self.decoder(q.partial_sums[m - 1], frames)[..., :n]
                    for m in partial_stages if m < n_stages}
         emotion_prediction = None
         if self.emotion_path:
             emotion_prediction = self.emotion_decoder(q.quantized[:, : self.emotion_dim])
         if lengths is None:
             lengths = torch.full((wav.shape[0],), n, dtype=torch.int64, device=wav.device)
-        return CodecOutput(audio=self.decoder(q.quantized)[..., :n], quantizer=q, n_stages=n_stages,
+        return CodecOutput(audio=self.decoder(q.quantized, frames)[..., :n], quantizer=q, n_stages=n_stages,
                            partial_audio=partial, teacher_features=features,
                            emotion_prediction=emotion_prediction, lengths=lengths)
 
@@ -304,7 +364,8 @@ class AffectCodec(Codec, nn.Module):
         """
         self._check_codes(codes)
         device = next(self.parameters()).device
-        wav = self.decoder(self.quantizer.decode(codes.tokens.to(device)))
+        latent = self.quantizer.decode(codes.tokens.to(device))
+        wav = self.decoder(latent, self.frames_of(codes.lengths.to(device)))
         return audio.finish_decode(wav, codes.lengths, self._sample_rate, sample_rate)
 
     def _check_codes(self, codes: Codes) -> None:
@@ -353,8 +414,13 @@ class AffectCodec(Codec, nn.Module):
         meta = read_config(directory)
         if meta.get("model_type") != MODEL_TYPE:
             raise CheckpointError(f"{directory}: model_type {meta.get('model_type')!r} is not {MODEL_TYPE!r}")
+        config = dict(meta["config"])
+        if meta["format_version"] == 1:
+            # Version 1 predates the frame-rate generator and the exp-parametrised scales.
+            config.setdefault("generator", "dac")
+            config.setdefault("fsq_scale", "softplus")
         try:
-            model = cls(**meta["config"])
+            model = cls(**config)
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"{directory / CONFIG_FILE}: invalid config: {exc}") from exc
         weights = directory / WEIGHTS_FILE

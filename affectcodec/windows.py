@@ -6,7 +6,8 @@ function of the samples ``[(a + 1) * hop - receptive_field, b * hop)`` only. A w
 (``context_frames * hop >= receptive_field``), and the context's own tokens are discarded: the
 result equals encoding the whole file, up to float rounding (the same numbers summed by
 convolutions of different lengths), whatever the window size. Decoding is the mirror image with
-the decoder's own (much shorter) context, :func:`decoder_context_frames`.
+the decoder's own (much shorter) context, :func:`decoder_context_frames`, and, for a decoder
+with look-ahead (the frame-rate generator's inverse STFT), that many frames of right context.
 
 The window layout is recorded in the ``.affc`` header (:class:`~affectcodec.bitstream.WindowParams`)
 so that a file states exactly how its tokens were computed.
@@ -46,6 +47,8 @@ def decoder_context_frames(codec: AffectCodec) -> int:
     ``2 s - 1`` samples of its output rate and divides the rate by ``s``. The last layer's
     samples are converted to frames, plus one frame for alignment.
     """
+    if hasattr(codec.decoder, "context_frames"):
+        return codec.decoder.context_frames  # the frame-rate decoder knows its own
     layers = [m for m in codec.decoder.modules() if isinstance(m, (CausalConv1d, CausalConvTranspose1d))]
     context, scale = 0, 1  # context in output samples; output samples per sample at this layer
     for layer in reversed(layers):
@@ -168,12 +171,15 @@ def decode_windows(codec: AffectCodec, codes: Codes, layout: WindowParams) -> It
     hop, total = codec.hop_length, int(codes.lengths[0])
     frames = codes.tokens.shape[-1]
     context = max(layout.decoder_context_frames, decoder_context_frames(codec))
+    # The decoder's look-ahead is a property of the model, not of the file: each window is
+    # decoded with that many frames of right context, whose own samples are dropped.
+    ahead = codec.decoder_lookahead_frames
     for a in range(0, frames, layout.frames):
         b = min(frames, a + layout.frames)
-        start = max(0, a - context)
-        n = min(total, b * hop) - start * hop
-        piece = Codes(tokens=codes.tokens[:, :, start:b], lengths=torch.tensor([n]),
+        start, stop = max(0, a - context), min(frames, b + ahead)
+        n = min(total, stop * hop) - start * hop
+        piece = Codes(tokens=codes.tokens[:, :, start:stop], lengths=torch.tensor([n]),
                       sample_rate=codes.sample_rate, hop_length=hop, cardinality=codes.cardinality,
                       levels=codes.levels, num_emotion_digits=codes.num_emotion_digits)
         wav = codec.decode(piece)[0, 0].cpu()
-        yield wav[(a - start) * hop:]
+        yield wav[(a - start) * hop: (min(total, b * hop) - start * hop)]

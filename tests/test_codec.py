@@ -122,7 +122,7 @@ def test_save_load_round_trip_gives_identical_tokens(tmp_path, tiny):
     x = torch.randn(2, 5000) * 0.3
     tiny.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert meta["model_type"] == "affectcodec" and meta["format_version"] == 1
+    assert meta["model_type"] == "affectcodec" and meta["format_version"] == 2
     assert meta["package_version"] == affectcodec.__version__
     assert meta["config"]["teacher"] == {"name": "prosody", "window_length": 960, "f0_min": 60.0,
                                          "f0_max": 500.0}
@@ -138,15 +138,15 @@ def test_weights_with_missing_or_extra_keys_fail_clearly(tmp_path, tiny):
     weights = folder / "model.safetensors"
     state = load_file(str(weights))
     missing = dict(state)
-    missing.pop("decoder.block.0.conv.bias")
+    missing.pop("decoder.embed.bias")
     save_file(missing, str(weights))
-    with pytest.raises(CheckpointError, match=r"missing keys \['decoder.block.0.conv.bias'\]"):
+    with pytest.raises(CheckpointError, match=r"missing keys \['decoder.embed.bias'\]"):
         affectcodec.load(folder)
     save_file({**state, "extra.weight": torch.zeros(1)}, str(weights))
     with pytest.raises(CheckpointError, match=r"unexpected keys \['extra.weight'\]"):
         affectcodec.load(folder)
     wrong = dict(state)
-    wrong["decoder.block.0.conv.bias"] = torch.zeros(3)
+    wrong["decoder.embed.bias"] = torch.zeros(3)
     save_file(wrong, str(weights))
     with pytest.raises(CheckpointError, match="shape mismatch"):
         affectcodec.load(folder)

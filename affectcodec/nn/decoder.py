@@ -45,5 +45,10 @@ class Decoder(nn.Module):
         layers += [Snake1d(dim), CausalConv1d(dim, 1, kernel_size=7)]
         self.block = nn.Sequential(*layers)
 
-    def forward(self, latent: Tensor) -> Tensor:
+    #: Strictly causal: a sample depends on its own and earlier frames only.
+    lookahead_frames = 0
+
+    def forward(self, latent: Tensor, frames: Tensor | None = None) -> Tensor:
+        """``frames`` (valid frames per item) is accepted for the generators' common interface;
+        a causal decoder needs no mask: frames past an item's end cannot reach its samples."""
         return torch.tanh(self.block(latent))

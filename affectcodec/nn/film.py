@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 
 class FiLM(nn.Module):
-    """``A_f = gamma * A + beta`` with ``gamma = 1 + W_g e_g``, ``beta = W_b e_g`` per frame.
+    """``A_f = gamma * A + beta`` with ``gamma = 1 + g tanh(W_g e_g / g)``, ``beta = W_b e_g``.
 
     Both maps start at zero, so an untrained FiLM is the identity and conditioning is learnt.
+    ``gamma`` is bounded to ``1 +- max_gamma``: unbounded, the first shipped model learnt
+    ``|gamma - 1|`` of 0.8, scaling (and at times flipping) the acoustic latent per utterance
+    and moving it off the quantizer's grid.
 
     Args:
         cond_dim: channels of the conditioning vector e_g.
         dim: channels of the modulated latent A.
+        max_gamma: bound of ``|gamma - 1|``.
     """
 
-    def __init__(self, cond_dim: int, dim: int):
+    def __init__(self, cond_dim: int, dim: int, max_gamma: float = 0.25):
         super().__init__()
+        self.max_gamma = float(max_gamma)
         self.gamma = nn.Conv1d(cond_dim, dim, 1)
         self.beta = nn.Conv1d(cond_dim, dim, 1)
         for conv in (self.gamma, self.beta):
@@ -25,4 +31,5 @@ class FiLM(nn.Module):
 
     def forward(self, a: Tensor, cond: Tensor) -> Tensor:
         """A float [B, dim, T], e_g float [B, cond_dim, T] -> float [B, dim, T]."""
-        return (1 + self.gamma(cond)) * a + self.beta(cond)
+        g = self.max_gamma
+        return (1 + g * torch.tanh(self.gamma(cond) / g)) * a + self.beta(cond)

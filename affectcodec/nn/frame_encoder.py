@@ -1,0 +1,79 @@
+"""Frame-rate encoder: causal log-magnitude STFT front end and causal ConvNeXt blocks at 50 Hz.
+
+The DAC-style encoder spends most of its time in narrow convolutions at 8-16 kHz. This one
+does the sample-rate work with an FFT instead: a causal STFT (``n_fft`` samples, hop
+``hop // subframes``) whose ``subframes`` consecutive log-magnitude frames are stacked into one
+frame per hop, embedded by a 1x1 conv and processed by causal ConvNeXt blocks at the frame rate.
+Everything after the FFT runs at 50 frames per second.
+
+Causality: STFT frame ``j`` covers the samples ``[(j + 1) * h - n_fft, (j + 1) * h)`` (``h``
+the STFT hop), so codec frame ``t`` depends on samples before ``(t + 1) * hop`` only, within
+:attr:`FrameEncoder.receptive_field` samples.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from affectcodec.nn.convnext import ChannelLayerNorm, ConvNeXtStack
+
+#: Smallest STFT the front end accepts.
+N_FFT_MIN = 16
+
+
+class CausalLogSpectrogram(nn.Module):
+    """float [B, 1, N] -> log-magnitude frames float [B, n_fft // 2 + 1, N // hop] (causal)."""
+
+    def __init__(self, n_fft: int, hop: int):
+        super().__init__()
+        if n_fft < N_FFT_MIN or n_fft < hop:
+            raise ValueError(f"n_fft must be >= {N_FFT_MIN} and >= the STFT hop {hop}, got {n_fft}")
+        self.n_fft, self.hop = int(n_fft), int(hop)
+        self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
+
+    def forward(self, wav: Tensor) -> Tensor:
+        x = F.pad(wav[:, 0], (self.n_fft - self.hop, 0))
+        frames = x.unfold(-1, self.n_fft, self.hop)  # [B, J, n_fft]
+        magnitude = torch.fft.rfft(frames * self.window, dim=-1).abs()
+        return torch.log(magnitude.clamp_min(1e-5)).transpose(1, 2)
+
+
+class FrameEncoder(nn.Module):
+    """Waveform float [B, 1, N] -> latent float [B, latent_dim, N // hop].
+
+    Args:
+        dim: channels of the ConvNeXt blocks.
+        n_blocks: causal ConvNeXt blocks at the frame rate.
+        latent_dim: output channels.
+        hop: samples per frame (320 at 16 kHz = 50 frames/s).
+        subframes: STFT frames per codec frame (the STFT hop is ``hop // subframes``).
+        n_fft: STFT size of the front end.
+
+    ``N`` must be a multiple of ``hop``. The output goes through a LayerNorm before its last
+    projection, so it sits at unit scale from the first step (the quantizer's grid needs that).
+    """
+
+    def __init__(self, dim: int = 256, n_blocks: int = 4, latent_dim: int = 256, hop: int = 320,
+                 subframes: int = 2, n_fft: int = 640):
+        super().__init__()
+        if hop % subframes:
+            raise ValueError(f"hop {hop} must be a multiple of subframes {subframes}")
+        self.hop_length, self.subframes = int(hop), int(subframes)
+        self.spectrogram = CausalLogSpectrogram(n_fft, hop // subframes)
+        bins = n_fft // 2 + 1
+        self.embed = nn.Conv1d(bins * subframes, dim, 1)
+        self.embed_norm = ChannelLayerNorm(dim)
+        self.backbone = ConvNeXtStack(dim, n_blocks)
+        self.project = nn.Conv1d(dim, latent_dim, 1)
+        #: Samples of left context a frame depends on (exact).
+        self.receptive_field = self.backbone.context * hop + hop + n_fft - hop // subframes
+
+    def forward(self, wav: Tensor) -> Tensor:
+        spec = self.spectrogram(wav)  # [B, F, T * subframes]
+        b, f, j = spec.shape
+        # Stack each frame's sub-frames along channels: [B, F * subframes, T].
+        spec = spec.reshape(b, f, j // self.subframes, self.subframes).permute(0, 1, 3, 2)
+        spec = spec.reshape(b, f * self.subframes, j // self.subframes)
+        return self.project(self.backbone(self.embed_norm(self.embed(spec))))
