@@ -21,6 +21,16 @@ def tiny_codec(seed: int = 0, **overrides) -> AffectCodec:
     return AffectCodec(**{**TINY, **overrides}).eval()
 
 
+def data_initialised(codec: AffectCodec, wav: torch.Tensor) -> AffectCodec:
+    """``codec`` after the quantizer's data-dependent initialisation on ``wav`` [B, 1, N] (what
+    the first training step does): its running statistics then spread these signals over the
+    grid, as a trained model's do, instead of the identity statistics of a fresh model."""
+    codec.train()
+    with torch.no_grad():
+        codec(wav)
+    return codec.eval()
+
+
 @pytest.fixture
 def tiny() -> AffectCodec:
     return tiny_codec()

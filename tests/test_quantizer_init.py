@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from affectcodec.quantization.rfsq import BDRFSQ, SATURATION
+from affectcodec.quantization.rfsq import BDRFSQ, MOMENTUM, SATURATION
 from affectcodec.quantization.rvq import RVQ
 
 
@@ -39,8 +39,17 @@ def test_rfsq_first_training_forward_standardises_every_stage():
     after = unique_per_stage(q.eval()(u).codes)
     assert max(before) <= 10 and min(after) >= 100, (before, after)
     state = {k: v.clone() for k, v in q.state_dict().items()}
-    q.train()(u + 1.0)  # a later batch does not re-initialise
-    assert all(torch.equal(v, q.state_dict()[k]) for k, v in state.items())
+    q.train()(u + 1.0)  # a later batch does not re-initialise: the running statistics only move
+    for k, v in state.items():
+        if k.startswith("stages.0.") and "running_mean" in k:  # ... by MOMENTUM towards the batch's
+            assert not torch.equal(v, q.state_dict()[k]), k
+        elif "running" not in k:
+            assert torch.equal(v, q.state_dict()[k]), k
+    stage = q.stages[0].affine_acoustic
+    z = q.stages[0].project_in(u + 1.0)[:, 3:].detach()
+    expected = state["stages.0.affine_acoustic.running_mean"].lerp(z.mean(dim=(0, 2), keepdim=True),
+                                                                   MOMENTUM)
+    assert torch.allclose(stage.running_mean, expected, atol=1e-5)
 
 
 def test_rvq_first_training_forward_spreads_codes():
@@ -71,7 +80,14 @@ def test_bdrfsq_emotion_blocks_initialise_from_emotion_channels_only():
         q = BDRFSQ(16, 32, n_stages=3).train()
         q(latent)
         quantizers.append(q)
-    a, b = (q.emotion_parameters for q in quantizers)
+    def state(q: BDRFSQ, part: str) -> list[torch.Tensor]:
+        # parameters and the running statistics the initialisation sets
+        tensors = list(getattr(q, f"{part}_parameters"))
+        for stage in q.stages:
+            tensors += list(getattr(stage, f"affine_{part}").buffers())
+        return tensors
+
+    a, b = (state(q, "emotion") for q in quantizers)
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
-    a, b = (q.acoustic_parameters for q in quantizers)
+    a, b = (state(q, "acoustic") for q in quantizers)
     assert not all(torch.equal(x, y) for x, y in zip(a, b, strict=True))

@@ -5,7 +5,9 @@ Speech Codec with Block-Diagonal Residual FSQ", arXiv 2605.23373). The latent ``
 (emotion channels first) goes through ``K`` residual stages. Stage ``k``:
 
 1. input projection ``z = diag(P_in_e, P_in_a) r_{k-1}`` (emotion -> 3 dims, acoustic -> 6);
-2. affine normalisation ``z~ = s * (z - b)``, ``s = softplus(l) + 0.1``, per dimension;
+2. normalisation per dimension: running statistics, then the paper's learnable affine
+   ``z~ = s * (z' - b)`` with ``s = exp(l)`` (its ``softplus(l) + 0.1`` alone locks; see
+   :data:`SCALES`);
 3. FSQ with levels ``(2, 2, 2 | 4, 4, 4, 4, 4, 4)``, straight-through;
 4. inverse affine, output projection ``u_k = diag(P_out_e, P_out_a) z^``;
 5. residual update ``r_k = r_{k-1} - u_k``.
@@ -32,8 +34,27 @@ from affectcodec.nn.layers import wn_conv1d
 from affectcodec.quantization.base import Quantizer, QuantizerOutput, batch_moments
 from affectcodec.quantization.fsq import FSQ
 
-# softplus(_SCALE_INIT) + 0.1 == 1: stages start as an identity affine map.
-_SCALE_INIT = math.log(math.expm1(0.9))
+# softplus(_SOFTPLUS_INIT) + 0.1 == 1: stages start as an identity affine map.
+_SOFTPLUS_INIT = math.log(math.expm1(0.9))
+
+#: Normalisations of a stage's values before the grid. ``"running"`` (the default):
+#: ``z~ = exp(l) * ((z - m) / sd - b)`` with ``m``, ``sd`` running (EMA) statistics of ``z``
+#: that training updates on every batch and inference reads from the weights, and ``l``, ``b``
+#: learnt (the paper's learnable affine, on top). ``"softplus"``: the paper's
+#: ``z~ = (softplus(l) + 0.1) * (z - b)`` alone, kept to read model folders of format version 1.
+#:
+#: Why: the grid is fixed, so the values must stay at its scale while everything upstream
+#: moves. With a learnt affine alone they do not: after a data-dependent initialisation the
+#: softplus scale of a small latent is ~100 and AdamW's ~lr-sized steps move it by 1e-6
+#: relatively (locked: every encoder update is amplified 100x; the first shipped model's decoder
+#: ignored its acoustic tokens), and even with an exp-parametrised scale the encoder's coherent
+#: updates drove 30-60 % of the acoustic values into saturation within 5 steps and the digit
+#: entropy from 0.98 to 0.1-0.3 (measured, lr 1e-3 and 1e-4). Running statistics follow the
+#: encoder within ~1 / momentum steps.
+SCALES = ("running", "softplus")
+
+#: EMA momentum of the running statistics (per training step).
+MOMENTUM = 0.05
 
 #: |z~| beyond which tanh is saturated (tanh(2) = 0.96: every level is reachable well inside it).
 #: The straight-through gradient vanishes out there, so nothing would pull a saturated channel
@@ -42,26 +63,50 @@ SATURATION = 2.0
 
 
 class _Affine(nn.Module):
-    """Per-dimension ``s * (z - b)`` with ``s = softplus(l) + 0.1`` (and its inverse)."""
+    """Per-dimension normalisation of a stage's values (and its inverse); see :data:`SCALES`."""
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, scale: str = "running"):
         super().__init__()
-        self.log_scale = nn.Parameter(torch.full((1, dim, 1), _SCALE_INIT))
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+        self.parametrisation = scale
+        init = 0.0 if scale == "running" else _SOFTPLUS_INIT
+        self.log_scale = nn.Parameter(torch.full((1, dim, 1), init))
         self.bias = nn.Parameter(torch.zeros(1, dim, 1))
+        if scale == "running":
+            self.register_buffer("running_mean", torch.zeros(1, dim, 1))
+            self.register_buffer("running_std", torch.ones(1, dim, 1))
 
     def scale(self) -> Tensor:
+        if self.parametrisation == "running":
+            return torch.exp(self.log_scale)
         return F.softplus(self.log_scale) + 0.1
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.scale() * (z - self.bias)
+        if self.parametrisation == "softplus":
+            return self.scale() * (z - self.bias)
+        if self.training:
+            with torch.no_grad():
+                mean, std = batch_moments(z)
+                self.running_mean.lerp_(mean, MOMENTUM)
+                self.running_std.lerp_(std, MOMENTUM)
+        return self.scale() * ((z - self.running_mean) / self.running_std - self.bias)
 
     def inverse(self, z: Tensor) -> Tensor:
-        return z / self.scale() + self.bias
+        if self.parametrisation == "softplus":
+            return z / self.scale() + self.bias
+        return (z / self.scale() + self.bias) * self.running_std + self.running_mean
 
     def standardise(self, z: Tensor) -> None:
-        """Set ``b`` and ``s`` so that ``s * (z - b)`` has mean 0 and standard deviation 1 per
-        dimension on ``z`` [B, dim, T] (``s`` cannot go below its floor of 0.1)."""
+        """Make ``z~`` of ``z`` [B, dim, T] mean 0 and standard deviation 1 per dimension (the
+        softplus form cannot go below its floor of 0.1)."""
         mean, std = batch_moments(z)
+        if self.parametrisation == "running":
+            self.running_mean.copy_(mean)
+            self.running_std.copy_(std)
+            self.log_scale.zero_()
+            self.bias.zero_()
+            return
         self.bias.copy_(mean)
         target = (1 / std - 0.1).clamp_min(1e-3)
         self.log_scale.copy_(target + torch.log(-torch.expm1(-target)))  # softplus^-1, overflow-free
@@ -90,15 +135,16 @@ class _Dense(nn.Module):
 
 
 class _Stage(nn.Module):
-    def __init__(self, dims: tuple[int, int], code_dims: tuple[int, int], block_diagonal: bool):
+    def __init__(self, dims: tuple[int, int], code_dims: tuple[int, int], block_diagonal: bool,
+                 scale: str):
         super().__init__()
         projection = _BlockDiagonal if block_diagonal else _Dense
         self.n_emotion = code_dims[0]
         self.project_in = projection(dims, code_dims)
         self.project_out = projection(code_dims, dims)
         # Separate affine parameters per partition keep the emotion block's parameters disjoint.
-        self.affine_emotion = _Affine(code_dims[0])
-        self.affine_acoustic = _Affine(code_dims[1])
+        self.affine_emotion = _Affine(code_dims[0], scale)
+        self.affine_acoustic = _Affine(code_dims[1], scale)
 
     def normalise(self, z: Tensor) -> Tensor:
         n = self.n_emotion
@@ -127,12 +173,13 @@ class ResidualFSQ(Quantizer):
         emotion_levels: FSQ levels of the emotion digits of each stage.
         acoustic_levels: FSQ levels of the acoustic digits of each stage.
         block_diagonal: separate emotion/acoustic projections (BD-RFSQ) or dense ones.
+        scale: parametrisation of the affine scales (:data:`SCALES`).
     """
 
     def __init__(self, emotion_dim: int, acoustic_dim: int, n_stages: int = 8,
                  emotion_levels: Sequence[int] = (2, 2, 2),
                  acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4),
-                 block_diagonal: bool = True):
+                 block_diagonal: bool = True, scale: str = "running"):
         super().__init__()
         if emotion_dim < 1 or acoustic_dim < 1 or n_stages < 1:
             raise ValueError("emotion_dim, acoustic_dim and n_stages must be >= 1")
@@ -145,7 +192,8 @@ class ResidualFSQ(Quantizer):
         self.fsq = FSQ(self.emotion_levels + self.acoustic_levels)
         dims = (self.emotion_dim, self.acoustic_dim)
         code_dims = (len(self.emotion_levels), len(self.acoustic_levels))
-        self.stages = nn.ModuleList(_Stage(dims, code_dims, block_diagonal) for _ in range(n_stages))
+        self.stages = nn.ModuleList(_Stage(dims, code_dims, block_diagonal, scale)
+                                    for _ in range(n_stages))
 
     @property
     def cardinality(self) -> int:
@@ -173,27 +221,48 @@ class ResidualFSQ(Quantizer):
         n_stages = self._check_stages(n_stages)
         self._maybe_data_init(u)
         residual, quantized = u, torch.zeros_like(u)
-        codes, partial_sums, commit, bound = [], [], [], []
+        codes, partial_sums, commit, bound, saturated = [], [], [], [], []
         for stage in self.stages[:n_stages]:
             z = stage.normalise(stage.project_in(residual))
             values, digits = self.fsq(z)
             commit.append(F.mse_loss(torch.tanh(z.float()), values.detach()))
             bound.append(F.relu(z.float().abs() - SATURATION).square().mean())
+            saturated.append((z[:, stage.n_emotion:].detach().abs() > SATURATION).float().mean())
             u_k = stage.output(values)
             quantized = quantized + u_k
             residual = residual - u_k
             codes.append(self.fsq.digits_to_index(digits))
             partial_sums.append(quantized)
         codes_t = torch.stack(codes, dim=1)
-        with torch.no_grad():
-            used = [torch.unique(codes_t[:, k]).numel() for k in range(n_stages)]
         return QuantizerOutput(
             quantized=quantized,
             codes=codes_t,
             partial_sums=partial_sums,
             losses={"vq/commit": torch.stack(commit).mean(), "vq/bound": torch.stack(bound).mean()},
-            metrics={"vq/unique_tokens": torch.tensor(sum(used) / len(used), dtype=torch.float32)},
+            metrics=self._code_metrics(codes_t, saturated),
         )
+
+    @torch.no_grad()
+    def _code_metrics(self, codes: Tensor, saturated: list[Tensor]) -> dict[str, Tensor]:
+        """Per stage: distinct tokens in the batch, normalised entropy of the acoustic digits
+        (1 = every level equally used), share of saturated acoustic values; and their means."""
+        digits = self.fsq.index_to_digits(codes.flatten(0, 1))[:, self.num_emotion_digits:]
+        digits = digits.unflatten(0, codes.shape[:2])  # [B, K, d_a, T]
+        metrics: dict[str, Tensor] = {}
+        for k in range(codes.shape[1]):
+            metrics[f"vq/stage{k + 1}/unique"] = torch.tensor(float(torch.unique(codes[:, k]).numel()))
+            entropies = []
+            for i, level in enumerate(self.acoustic_levels):
+                p = torch.bincount(digits[:, k, i].reshape(-1), minlength=level).float()
+                p = p / p.sum().clamp_min(1)
+                entropies.append(-(p * p.clamp_min(1e-12).log()).sum() / math.log(level))
+            metrics[f"vq/stage{k + 1}/entropy"] = torch.stack(entropies).mean()
+            metrics[f"vq/stage{k + 1}/saturation"] = saturated[k]
+        for name in ("unique", "entropy", "saturation"):
+            values = [metrics[f"vq/stage{k + 1}/{name}"] for k in range(codes.shape[1])]
+            metrics[f"vq/{name}"] = torch.stack(values).mean()
+        metrics["vq/unique_tokens"] = metrics["vq/unique"]
+        return metrics
 
     def data_init(self, u: Tensor) -> None:
         residual = u
@@ -218,9 +287,9 @@ class BDRFSQ(ResidualFSQ):
 
     def __init__(self, emotion_dim: int, acoustic_dim: int, n_stages: int = 8,
                  emotion_levels: Sequence[int] = (2, 2, 2),
-                 acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4)):
+                 acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4), scale: str = "running"):
         super().__init__(emotion_dim, acoustic_dim, n_stages, emotion_levels, acoustic_levels,
-                         block_diagonal=True)
+                         block_diagonal=True, scale=scale)
 
     @property
     def emotion_parameters(self) -> list[nn.Parameter]:
@@ -251,6 +320,6 @@ class DenseRFSQ(ResidualFSQ):
 
     def __init__(self, emotion_dim: int, acoustic_dim: int, n_stages: int = 8,
                  emotion_levels: Sequence[int] = (2, 2, 2),
-                 acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4)):
+                 acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4), scale: str = "running"):
         super().__init__(emotion_dim, acoustic_dim, n_stages, emotion_levels, acoustic_levels,
-                         block_diagonal=False)
+                         block_diagonal=False, scale=scale)

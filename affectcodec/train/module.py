@@ -308,11 +308,29 @@ class CodecModule(LightningModule):
         if reference is not None:
             with _no_autocast(wav):
                 logs["val/emo"] = emotion_loss(out.emotion_prediction, reference, mask)
+        with _no_autocast(wav):
+            logs["val/acoustic_sensitivity"] = self._acoustic_sensitivity(out, lengths)
         logs["val/mel"] = torch.stack([logs[f"val/mel_{k:g}kbps"] for k in codec.bitrates]).mean()
         self.log_dict(logs, on_step=False, on_epoch=True, sync_dist=True, batch_size=wav.shape[0])
         self._log_quality(wav, lengths, index, recon)
         if batch_idx == 0:
             self._log_media(wav, lengths, recon)
+
+    def _acoustic_sensitivity(self, out: CodecOutput, lengths: Tensor) -> Tensor:
+        """Mel distance between the full-rate output and the output decoded with each item's
+        acoustic partition replaced by its time average: near 0 when the decoder ignores the
+        acoustic tokens (the failure of the first shipped model: 0.001; its RVQ baseline 5.6)."""
+        codec, sr = self.codec, self.codec.sample_rate
+        latent = out.quantizer.quantized
+        frames = codec.frames_of(lengths)
+        valid = (torch.arange(latent.shape[-1], device=latent.device)[None] < frames[:, None])
+        valid = valid[:, None].to(latent.dtype)
+        acoustic = latent[:, codec.emotion_dim:]
+        mean = (acoustic * valid).sum(-1, keepdim=True) / valid.sum(-1, keepdim=True)
+        flat = torch.cat([latent[:, : codec.emotion_dim], mean.expand_as(acoustic)], dim=1)
+        n = out.audio.shape[-1]
+        flat_audio = audio.zero_beyond(codec.decoder(flat, frames)[..., :n], lengths)
+        return self.mel_loss(signal(flat_audio, sr), signal(audio.zero_beyond(out.audio, lengths), sr))
 
     def _quality_keys(self) -> list[str]:
         return [f"val/{metric}_{kbps:g}kbps" for kbps in self.codec.bitrates
