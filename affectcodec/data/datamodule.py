@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import soundfile as sf
@@ -23,15 +24,24 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from affectcodec import audio
-from affectcodec.data.paths import default_manifest
+from affectcodec.data.paths import corpus_manifest, default_manifest
 
 REQUIRED_COLUMNS = ("path", "split")
 
 
+def _locate(manifest: str) -> Path:
+    path = Path(manifest)
+    if path.exists() or path.is_absolute() or path.suffix:
+        return path
+    return corpus_manifest(manifest)
 
 
-def read_manifest(path: str | os.PathLike, split: str) -> list[dict[str, str]]:
+def read_manifest(path: str | os.PathLike, split: str,
+                  valid_speakers: Sequence[str] = ()) -> list[dict[str, str]]:
     """Rows of ``split`` in a TSV manifest, each with ``path`` made absolute.
+
+    Rows whose ``speaker`` is in ``valid_speakers`` count as split ``valid`` whatever their
+    ``split`` column says (a corpus with no validation split of its own, like speech-16k).
 
     Raises:
         FileNotFoundError: no such manifest.
@@ -47,7 +57,9 @@ def read_manifest(path: str | os.PathLike, split: str) -> list[dict[str, str]]:
         if missing:
             raise ValueError(f"manifest {path} lacks the column(s) {missing} "
                              f"(has {reader.fieldnames})")
-        rows = [dict(r) for r in reader if r["split"] == split]
+        held_out = set(valid_speakers)
+        rows = [dict(r) for r in reader
+                if ("valid" if r.get("speaker") in held_out else r["split"]) == split]
     if not rows:
         raise ValueError(f"manifest {path} has no rows with split {split!r}")
     for row in rows:
@@ -124,7 +136,12 @@ class ManifestDataModule(LightningDataModule):
     """Training and validation batches from a TSV manifest.
 
     Args:
-        manifest: manifest path (default: :func:`default_manifest`).
+        manifest: manifest path, or a list of them whose rows are pooled (default:
+            :func:`default_manifest`). A relative path that does not exist is looked up as a
+            corpus of the data folder (``speech-16k`` -> ``../shared/data/speech-16k/manifest.tsv``,
+            or under ``$AFFECTCODEC_DATA``).
+        valid_speakers: speakers whose rows are validation rows in every manifest (see
+            :func:`read_manifest`).
         train_split, valid_split: values of the ``split`` column.
         sample_rate: the codec's rate (files at other rates are resampled).
         crop_seconds: training crop length (rounded up to a multiple of ``hop_length``).
@@ -139,13 +156,17 @@ class ManifestDataModule(LightningDataModule):
     samples past ``lengths`` are zeros. Under DDP, Lightning shards both loaders per rank.
     """
 
-    def __init__(self, manifest: str | None = None, train_split: str = "train",
+    def __init__(self, manifest: str | list[str] | None = None,
+                 valid_speakers: Sequence[str] = (), train_split: str = "train",
                  valid_split: str = "valid", sample_rate: int = 16000, crop_seconds: float = 1.0,
                  valid_seconds: float | None = 4.0, valid_items: int | None = 64,
                  batch_size: int = 8, valid_batch_size: int = 8, num_workers: int = 2,
                  hop_length: int = 320):
         super().__init__()
-        self.manifest = Path(manifest) if manifest else default_manifest()
+        names = [manifest] if isinstance(manifest, str) else list(manifest or [])
+        self.manifests = [_locate(m) for m in names] or [default_manifest()]
+        self.manifest = self.manifests[0]
+        self.valid_speakers = tuple(valid_speakers)
         self.train_split, self.valid_split = train_split, valid_split
         self.sample_rate, self.hop_length = int(sample_rate), int(hop_length)
         self.crop_samples = -(-round(crop_seconds * sample_rate) // hop_length) * hop_length
@@ -158,14 +179,26 @@ class ManifestDataModule(LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit"):
-            self.train_rows = read_manifest(self.manifest, self.train_split)
+            self.train_rows = self._rows(self.train_split)
         if stage in (None, "fit", "validate"):
-            rows = read_manifest(self.manifest, self.valid_split)
+            rows = self._rows(self.valid_split)
             if self.valid_items is not None and self.valid_items < len(rows):
                 # Evenly spaced, so a small subset still covers every speaker and emotion block.
                 step = len(rows) / self.valid_items
                 rows = [rows[int(i * step)] for i in range(self.valid_items)]
             self.valid_rows = rows
+
+    def _rows(self, split: str) -> list[dict[str, str]]:
+        rows = []
+        for path in self.manifests:
+            try:
+                rows += read_manifest(path, split, self.valid_speakers)
+            except ValueError:
+                if len(self.manifests) == 1:
+                    raise  # one manifest without that split is an error; pooled, it may be so
+        if not rows:
+            raise ValueError(f"no rows with split {split!r} in {[str(m) for m in self.manifests]}")
+        return rows
 
     def train_dataloader(self) -> DataLoader:
         data = AudioClips(self.train_rows, self.sample_rate, self.crop_samples, random_crop=True)
@@ -184,7 +217,8 @@ class ManifestDataModule(LightningDataModule):
         hours = None
         if self.train_rows and all(r.get("duration") for r in self.train_rows):
             hours = round(sum(float(r["duration"]) for r in self.train_rows) / 3600.0, 3)
-        return {"manifest": str(self.manifest), "train_split": self.train_split,
+        return {"manifest": [str(m) for m in self.manifests],
+                "valid_speakers": list(self.valid_speakers), "train_split": self.train_split,
                 "valid_split": self.valid_split, "train_items": len(self.train_rows),
                 "train_hours": hours, "valid_items": len(self.valid_rows),
                 "crop_seconds": self.crop_samples / self.sample_rate,
