@@ -26,6 +26,7 @@ CASES = {
     "4_multirate": ([DEFAULT, RECIPES / "ablation/4_multirate.yaml"], "bdrfsq", True, False,
                     "biased", [2, 4]),
     "5_cem": ([DEFAULT, RECIPES / "ablation/5_cem.yaml"], "bdrfsq", True, True, "biased", [2, 4]),
+    "dac": ([RECIPES / "affectcodec_16k_dac.yaml"], "bdrfsq", True, True, "biased", [2, 4]),
 }
 
 
@@ -46,10 +47,17 @@ def test_recipe_builds_its_codec(name, capsys):
     assert codec.bitrates == [1.5, 3.0, 6.0]  # the same budget on every rung
     assert model["stage_dropout"]["init_args"]["mode"] == mode
     assert model["multirate_stages"] == multirate
-    if name != "debug":  # same encoder, decoder and data on every non-debug recipe
+    if name == "dac":  # the paper-faithful GPU recipe: DAC-style generator and discriminator
+        assert codec.config["generator"] == "dac"
         assert (codec.config["encoder_dim"], codec.config["decoder_dim"]) == (16, 256)
-        assert config["data"]["crop_seconds"] == 1.0 and config["trainer"]["max_steps"] == 500000
         assert model["discriminator"]["init_args"]["periods"] == [2, 3, 5, 7, 11]
+    elif name != "debug":  # same generator, data and steps on every CPU recipe and rung
+        assert codec.config["generator"] == "frame"
+        assert (codec.config["encoder_dim"], codec.config["decoder_dim"]) == (256, 256)
+        assert config["data"]["crop_seconds"] == 1.0 and config["trainer"]["max_steps"] == 200000
+        assert config["data"]["manifest"] == ["nemo-16k", "speech-16k"]
+        assert len(config["data"]["valid_speakers"]) == 20
+        assert model["discriminator"] is None
 
 
 def test_inference_and_cli_help_do_not_import_lightning():
