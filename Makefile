@@ -10,7 +10,13 @@ install: $(STAMP)
 
 # The venv is (re)built when the package's dependencies change; torch/torchaudio come pinned from
 # constraints.txt (the pair that imports and runs on the CPU and GPU machines).
+# The reference codecs of `affectcodec eval --reference` and `bench` (Opus, Codec2) are Debian's
+# command-line tools, installed when make runs as root; without them those rows are skipped.
 $(STAMP): pyproject.toml constraints.txt
+	@command -v opusenc >/dev/null 2>&1 && command -v c2enc >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] \
+	  && command -v apt-get >/dev/null 2>&1 && { apt-get install -y -qq opus-tools codec2 >/dev/null 2>&1 \
+	     || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq opus-tools codec2 >/dev/null 2>&1; }; }; } \
+	  || echo "opus-tools / codec2 could not be installed: the reference-codec rows will be skipped"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"

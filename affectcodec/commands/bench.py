@@ -17,7 +17,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     src.add_argument("--random", action="store_true",
                      help="the default AffectCodec architecture with random weights (speed only)")
     p.add_argument("--seconds", type=float, default=60.0, help="audio duration per measurement")
-    p.add_argument("--vs", choices=["dac16k", "none"], default="dac16k", help="comparison model")
+    p.add_argument("--vs", nargs="+", choices=["dac16k", "opus", "codec2", "none"], default=["dac16k"],
+                   help="comparison models (default: dac16k; opus / codec2 are skipped with a "
+                        "message when their Debian tools are missing)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--repeats", type=int, default=2, help="timed repeats (the best is kept)")
     p.add_argument("--json", dest="json_path", default=None, help="also write the figures as JSON")
@@ -32,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from affectcodec.baselines import REFERENCE_CODECS
     from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
     from affectcodec.eval.bench import format_table, run_one, to_json
@@ -49,8 +52,16 @@ def run(args: argparse.Namespace) -> int:
         except CheckpointError as exc:
             raise CLIError(f"{exc} (or use --random to time the architecture)") from exc
         specs = [{"kind": "load", "name": path.name, "path": str(path)}]
-    if args.vs != "none":
-        specs.append({"kind": args.vs, "name": "dac16k (random)"})
+    for vs in args.vs:
+        if vs == "none":
+            continue
+        if vs in REFERENCE_CODECS:
+            if not REFERENCE_CODECS[vs].available():
+                print(REFERENCE_CODECS[vs].missing_message(), file=sys.stderr)
+                continue
+            specs.append({"kind": vs, "name": vs})
+        else:
+            specs.append({"kind": vs, "name": "dac16k (random)"})
     results = []
     for spec in specs:
         try:
@@ -58,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             raise CLIError(str(exc)) from exc
     print(format_table(results))
-    if len(results) == 2:
-        a, b = results
+    a = results[0]
+    for b in results[1:]:
         ratio = a.realtime_factor / b.realtime_factor
-        print(f"\n{a.name} encode+decode runs {ratio:.1f}x the speed of {b.name} at batch 1 "
+        print(f"{a.name} encode+decode runs {ratio:.1f}x the speed of {b.name} at batch 1 "
               f"({threads} threads, {args.seconds:g} s of audio).")
     print(f"command: affectcodec {' '.join(shlex.quote(a) for a in sys.argv[1:])}")
     if args.json_path:

@@ -13,7 +13,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "skips utterances already scored.")
     p.add_argument("--model", action="append", default=None,
                    help="model folder or bundled name (repeat for several; default: the bundled default "
-                        "model; 'dac16k' = DAC's 16 kHz architecture with random weights, for plumbing only)")
+                        "model; 'dac16k' = DAC's 16 kHz architecture with random weights, for plumbing only; "
+                        "'opus', 'codec2' = the reference codecs, if their Debian tools are installed)")
+    p.add_argument("--reference", action="store_true",
+                   help="add the Opus and Codec2 reference rows (each skipped with a message if its "
+                        "tools are missing)")
     p.add_argument("--manifest", default=None, help="manifest (default: nEMO under ../shared/data)")
     p.add_argument("--split", default="valid", help="manifest split to evaluate (default: valid)")
     p.add_argument("--kbps", type=float, nargs="+", default=[1.5, 3.0, 6.0], help="bitrates")
@@ -39,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     import affectcodec
     from affectcodec.analysis.pipeline import stratified_cap
+    from affectcodec.baselines import REFERENCE_CODECS
     from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
     from affectcodec.data.dataset import load_audio
@@ -59,12 +64,18 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.time()
     specs, names = [], set()
-    for m in args.model or [None]:
+    requested = list(args.model or [None])
+    if args.reference:
+        requested += [r for r in REFERENCE_CODECS if r not in requested]
+    for m in requested:
+        if m in REFERENCE_CODECS and not REFERENCE_CODECS[m].available():
+            print(REFERENCE_CODECS[m].missing_message(), file=sys.stderr)
+            continue
         try:
-            path = "dac16k" if m == "dac16k" else str(resolve(m))
+            path = m if m in ("dac16k", *REFERENCE_CODECS) else str(resolve(m))
         except CheckpointError as exc:
             raise CLIError(str(exc)) from exc
-        name = "dac16k" if m == "dac16k" else Path(path).name
+        name = m if m in ("dac16k", *REFERENCE_CODECS) else Path(path).name
         if name in names:
             raise CLIError(f"two models are named {name!r}; give distinct folders")
         names.add(name)

@@ -15,8 +15,10 @@ from typing import Any
 
 import torch
 
-#: Names accepted for the comparison model.
-BASELINES = ("dac16k",)
+from affectcodec.baselines import REFERENCE_CODECS, ExternalCodec
+
+#: Names accepted for the comparison models.
+BASELINES = ("dac16k", *REFERENCE_CODECS)
 
 
 @dataclass
@@ -44,6 +46,8 @@ class BenchResult:
 
 
 def _build(spec: dict[str, Any]):
+    if spec["kind"] in REFERENCE_CODECS:
+        return REFERENCE_CODECS[spec["kind"]]()
     if spec["kind"] == "dac16k":
         from affectcodec.eval.dac import DACCodec
 
@@ -74,13 +78,21 @@ def _measure(spec: dict[str, Any], seconds: float, threads: int, repeats: int) -
     gen = torch.Generator().manual_seed(0)
     one = torch.randn(1, 1, int(seconds * sr), generator=gen) * 0.1
     eight = torch.randn(8, 1, int(seconds * sr / 8), generator=gen) * 0.1
-    codec.decode(codec.encode(one[..., :sr]))  # warm-up (allocator, lazy inits)
+    if not isinstance(codec, ExternalCodec):
+        codec.decode(codec.encode(one[..., :sr]))  # warm-up (allocator, lazy inits)
     results = {}
+    if isinstance(codec, ExternalCodec):
+        # Programs code one item at a time: a "batch" of 8 is 8 runs.
+        encode = lambda w: [codec.encode(w[i : i + 1]) for i in range(w.shape[0])]  # noqa: E731
+        decode = lambda cs: [codec.decode(c) for c in cs]  # noqa: E731
+        params = 0.0
+    else:
+        encode, decode = codec.encode, codec.decode
+        params = sum(p.numel() for p in codec.parameters()) / 1e6
     for key, wav in (("", one), ("_batch8", eight)):
-        codes = codec.encode(wav)
-        results[f"encode_rtf{key}"] = _timed(lambda w=wav: codec.encode(w), repeats) / seconds
-        results[f"decode_rtf{key}"] = _timed(lambda c=codes: codec.decode(c), repeats) / seconds
-    params = sum(p.numel() for p in codec.parameters()) / 1e6
+        codes = encode(wav)
+        results[f"encode_rtf{key}"] = _timed(lambda w=wav: encode(w), repeats) / seconds
+        results[f"decode_rtf{key}"] = _timed(lambda c=codes: decode(c), repeats) / seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return dict(name=spec["name"], params_m=params, seconds=seconds, threads=threads,
                 peak_rss_mb=peak, **results)

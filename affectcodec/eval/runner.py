@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from affectcodec.baselines import REFERENCE_CODECS
 from affectcodec.codec import AffectCodec
 
 _WORKER: dict[str, Any] = {}
@@ -28,7 +29,8 @@ _WORKER: dict[str, Any] = {}
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A codec to evaluate: ``path`` is a model folder or bundled name, or ``"dac16k"``."""
+    """A codec to evaluate: ``path`` is a model folder or bundled name, ``"dac16k"``, or a
+    reference codec's name (``"opus"``, ``"codec2"``)."""
 
     name: str
     path: str
@@ -45,6 +47,8 @@ class Item:
 
 
 def build_codec(spec: ModelSpec):
+    if spec.path in REFERENCE_CODECS:
+        return REFERENCE_CODECS[spec.path]()
     if spec.path == "dac16k":
         from affectcodec.eval.dac import DACCodec
 
