@@ -91,3 +91,17 @@ def test_bdrfsq_emotion_blocks_initialise_from_emotion_channels_only():
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     a, b = (state(q, "acoustic") for q in quantizers)
     assert not all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_rfsq_stages_start_as_projections_of_their_residual():
+    # After the data-dependent initialisation each stage's output projection is the
+    # pseudo-inverse of its input projection, so the partial sums approach u from the start
+    # (without it, the first run's 1- and 2-stage latents were farther from u than zero is).
+    torch.manual_seed(0)
+    u = torch.randn(4, 48, 100) * torch.linspace(0.2, 2.0, 48)[None, :, None]
+    q = BDRFSQ(16, 32, n_stages=6).train()
+    with torch.no_grad():
+        out = q(u)
+    errors = [float((p - u).square().mean() / u.square().mean()) for p in out.partial_sums]
+    assert errors[0] < 1.0 and errors[-1] < errors[0], errors
+    assert float(out.losses["vq/latent"]) < 1.0

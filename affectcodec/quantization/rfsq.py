@@ -125,6 +125,11 @@ class _BlockDiagonal(nn.Module):
         return torch.cat([self.emotion(x[:, : self.split]), self.acoustic(x[:, self.split:])], 1)
 
 
+    def pairs(self, other: _BlockDiagonal) -> list[tuple[nn.Conv1d, nn.Conv1d]]:
+        """Matching blocks of this projection and ``other`` (emotion with emotion, ...)."""
+        return [(self.emotion, other.emotion), (self.acoustic, other.acoustic)]
+
+
 class _Dense(nn.Module):
     def __init__(self, in_dims: tuple[int, int], out_dims: tuple[int, int]):
         super().__init__()
@@ -132,6 +137,20 @@ class _Dense(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.proj(x)
+
+    def pairs(self, other: _Dense) -> list[tuple[nn.Conv1d, nn.Conv1d]]:
+        return [(self.proj, other.proj)]
+
+
+def _pseudo_inverse(conv_in: nn.Conv1d, conv_out: nn.Conv1d) -> None:
+    """Set the weight-normalised 1x1 ``conv_out`` to undo ``conv_in``: ``W_out = pinv(W_in)``,
+    ``b_out = -W_out b_in``."""
+    v, g = conv_in.weight_v[..., 0], conv_in.weight_g[..., 0]
+    w_in = g * v / v.norm(dim=1, keepdim=True)
+    w_out = torch.linalg.pinv(w_in)
+    conv_out.weight_v.copy_(w_out[..., None])
+    conv_out.weight_g.copy_(w_out.norm(dim=1, keepdim=True)[..., None])
+    conv_out.bias.copy_(-w_out @ conv_in.bias)
 
 
 class _Stage(nn.Module):
@@ -151,10 +170,15 @@ class _Stage(nn.Module):
         return torch.cat([self.affine_emotion(z[:, :n]), self.affine_acoustic(z[:, n:])], 1)
 
     def standardise(self, residual: Tensor) -> None:
-        """Data-dependent initialisation of both affine normalisations on this stage's input."""
+        """Data-dependent initialisation on this stage's input: both normalisations standardise
+        their values, and the output projection becomes the pseudo-inverse of the input
+        projection, so that from the first step a stage's output is its input's projection onto
+        the coded subspace (``u_k = P+ P r``: never farther from the residual than zero is)."""
         z = self.project_in(residual)
         self.affine_emotion.standardise(z[:, : self.n_emotion])
         self.affine_acoustic.standardise(z[:, self.n_emotion:])
+        for conv_in, conv_out in self.project_in.pairs(self.project_out):
+            _pseudo_inverse(conv_in, conv_out)
 
     def output(self, values: Tensor) -> Tensor:
         n = self.n_emotion
@@ -214,7 +238,9 @@ class ResidualFSQ(Quantizer):
             :class:`QuantizerOutput` with codes int64 [B, n_stages, T] and one partial sum per
             stage; ``losses["vq/commit"]`` is the mean squared distance between the bounded
             continuous values and their grid points (in grid units), ``losses["vq/bound"]`` the
-            mean squared excess of ``|z~|`` over :data:`SATURATION` (0 while nothing saturates).
+            mean squared excess of ``|z~|`` over :data:`SATURATION` (0 while nothing saturates),
+            ``losses["vq/latent"]`` the relative error of the partial sums against ``u``
+            (:meth:`_latent_loss`).
         """
         if u.dim() != 3 or u.shape[1] != self.input_dim:
             raise ValueError(f"expected u of shape [B, {self.input_dim}, T], got {tuple(u.shape)}")
@@ -238,9 +264,30 @@ class ResidualFSQ(Quantizer):
             quantized=quantized,
             codes=codes_t,
             partial_sums=partial_sums,
-            losses={"vq/commit": torch.stack(commit).mean(), "vq/bound": torch.stack(bound).mean()},
+            losses={"vq/commit": torch.stack(commit).mean(), "vq/bound": torch.stack(bound).mean(),
+                    "vq/latent": self._latent_loss(u, partial_sums)},
             metrics=self._code_metrics(codes_t, saturated),
         )
+
+    def _latent_loss(self, u: Tensor, partial_sums: list[Tensor]) -> Tensor:
+        """Mean over the active stage counts m of the relative squared error of the m-stage
+        latent against ``u`` (detached), per partition, the two partitions averaged.
+
+        Why: a stage's projections are learnt, so nothing but this makes ``u_k`` approximate the
+        residual it quantizes. Trained through the decoder alone, the first run's 1- and 2-stage
+        latents were 2.0 and 2.7 times farther from ``u`` than zero is, the residual passed on
+        was noise, and stages 3-8 changed the output by nothing measurable (STOI 0.77 at 1.5, 3
+        and 6 kbit/s). Per partition, so no gradient crosses the blocks."""
+        target = u.detach().float()
+        e = self.emotion_dim
+        energy = [target[:, :e].square().mean().clamp_min(1e-8),
+                  target[:, e:].square().mean().clamp_min(1e-8)]
+        terms = []
+        for q in partial_sums:
+            q = q.float()
+            terms.append(((q[:, :e] - target[:, :e]).square().mean() / energy[0]
+                          + (q[:, e:] - target[:, e:]).square().mean() / energy[1]) / 2)
+        return torch.stack(terms).mean()
 
     @torch.no_grad()
     def _code_metrics(self, codes: Tensor, saturated: list[Tensor]) -> dict[str, Tensor]:

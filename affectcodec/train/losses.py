@@ -30,6 +30,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "vq/commit": 0.25,
     "vq/codebook": 1.0,
     "vq/bound": 1.0,
+    "vq/latent": 1.0,
     "emotion/emo": 1.0,
     "emotion/cycle": 1.0,
     "multirate/mel": 15.0,
