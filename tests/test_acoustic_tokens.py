@@ -13,8 +13,8 @@ import math
 import torch
 
 from affectcodec import AffectCodec
-from affectcodec.train.module import CodecModule
 from affectcodec.train.losses import signal
+from affectcodec.train.module import CodecModule
 
 TINY_TRAIN = dict(encoder_dim=16, decoder_dim=32, encoder_blocks=2, decoder_blocks=2,
                   emotion_dim=8, acoustic_dim=16, adapter_dim=8, cem_window=10, n_stages=4,

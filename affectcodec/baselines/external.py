@@ -124,7 +124,8 @@ class ExternalCodec(Codec):
         except FileNotFoundError as exc:
             raise ExternalCodecError(self.missing_message()) from exc
         except subprocess.CalledProcessError as exc:
-            raise ExternalCodecError(f"{args[0]} failed: {exc.stderr.decode(errors='replace').strip()}") from exc
+            reason = exc.stderr.decode(errors="replace").strip()
+            raise ExternalCodecError(f"{args[0]} failed: {reason}") from exc
 
     @abstractmethod
     def _encode_file(self, pcm: np.ndarray, mode: int, tmp: Path) -> bytes:

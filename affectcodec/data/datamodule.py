@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import csv
 import os
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import soundfile as sf

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 #: speech-16k speakers held out of codec training, for validation on voices the codec never had:
 #: every 25th LibriSpeech and every 12th speechocean762 speaker in sorted order (10 + 10).
 SPEECH_VALID_SPEAKERS: tuple[str, ...] = (

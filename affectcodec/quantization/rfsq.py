@@ -124,7 +124,6 @@ class _BlockDiagonal(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return torch.cat([self.emotion(x[:, : self.split]), self.acoustic(x[:, self.split:])], 1)
 
-
     def pairs(self, other: _BlockDiagonal) -> list[tuple[nn.Conv1d, nn.Conv1d]]:
         """Matching blocks of this projection and ``other`` (emotion with emotion, ...)."""
         return [(self.emotion, other.emotion), (self.acoustic, other.acoustic)]
