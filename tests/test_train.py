@@ -280,3 +280,23 @@ def test_rvq_baseline_without_emotion_path_trains():
     assert {"vq/commit", "vq/codebook", "loss/mel"} <= set(metrics)
     assert not any(k.startswith("emotion/") for k in metrics)
     assert any(not torch.equal(before[k], v) for k, v in codec.named_parameters())
+
+
+def test_a_step_with_a_non_finite_gradient_is_skipped(monkeypatch):
+    torch.manual_seed(0)
+    codec = AffectCodec(**TINY)
+    codec.quantizer.data_initialized.fill_(True)
+    module = CodecModule(codec, discriminator=None, stage_dropout=StageDropout(mode="none"))
+    real = module.generator_losses
+
+    def poisoned(*args, **kwargs):
+        losses = real(*args, **kwargs)
+        losses["loss/mel"] = losses["loss/mel"] * float("nan")
+        return losses
+
+    monkeypatch.setattr(module, "generator_losses", poisoned)
+    before = {k: v.detach().clone() for k, v in codec.named_parameters()}
+    trainer = train(module, max_steps=1)
+    after = {k: v.detach().clone() for k, v in codec.named_parameters()}
+    assert changed(before, after, "") == []  # AdamW never saw the NaN
+    assert float(trainer.callback_metrics["train/skipped_steps"]) == 1.0

@@ -260,9 +260,17 @@ class CodecModule(LightningModule):
         opt_g.zero_grad(set_to_none=True)
         if total is not None and total.requires_grad:
             self.manual_backward(total)
-        logs["grad_norm/generator"] = self._clip(
-            [p for p in self.codec.parameters() if p.requires_grad], self.grad_clip[0])
-        opt_g.step()
+        norm = self._clip([p for p in self.codec.parameters() if p.requires_grad], self.grad_clip[0])
+        logs["grad_norm/generator"] = norm
+        # A non-finite gradient would turn every weight into NaN through AdamW's moments for
+        # good (seen with the prosody teacher, whose pitch tracker the cycle loss differentiates
+        # through: NaN from step ~110 on). Such a step is skipped and counted instead.
+        finite = bool(torch.isfinite(norm))
+        if finite:
+            opt_g.step()
+        else:
+            opt_g.zero_grad(set_to_none=True)
+        logs["train/skipped_steps"] = float(not finite)
         schedulers[0].step()
         self.untoggle_optimizer(opt_g)
 
