@@ -264,12 +264,13 @@ class CodecModule(LightningModule):
         logs["grad_norm/generator"] = norm
         # A non-finite gradient would turn every weight into NaN through AdamW's moments for
         # good (seen with the prosody teacher, whose pitch tracker the cycle loss differentiates
-        # through: NaN from step ~110 on). Such a step is skipped and counted instead.
+        # through: NaN from step ~110 on). Such a step's gradients are dropped: the optimiser
+        # step still runs (so global_step, the stage draw and the schedule advance) but updates
+        # no parameter, as AdamW skips parameters without a gradient.
         finite = bool(torch.isfinite(norm))
-        if finite:
-            opt_g.step()
-        else:
+        if not finite:
             opt_g.zero_grad(set_to_none=True)
+        opt_g.step()
         logs["train/skipped_steps"] = float(not finite)
         schedulers[0].step()
         self.untoggle_optimizer(opt_g)
