@@ -30,7 +30,6 @@ from torch import Tensor
 from affectcodec.bitstream import WindowParams
 from affectcodec.codec import AffectCodec
 from affectcodec.codes import Codes
-from affectcodec.nn.layers import CausalConv1d, CausalConvTranspose1d
 
 #: Default window: 10 s of audio (500 frames at 50 Hz). Peak memory grows with it (about 27 MB
 #: per second of window for the default model, on top of ~0.7 GB for torch and the model; 20 s
@@ -39,26 +38,9 @@ DEFAULT_WINDOW_SECONDS = 10.0
 
 
 def decoder_context_frames(codec: AffectCodec) -> int:
-    """Token frames of left context the decoder's output at a frame depends on (an upper bound).
-
-    Walks the decoder's layers from the output back to the input: a causal conv with kernel
-    ``k`` and dilation ``d`` adds ``(k - 1) * d`` samples at its rate, a transposed conv of
-    stride ``s`` (output block ``t`` depends on input frames ``t - 1`` and ``t``) adds up to
-    ``2 s - 1`` samples of its output rate and divides the rate by ``s``. The last layer's
-    samples are converted to frames, plus one frame for alignment.
-    """
-    if hasattr(codec.decoder, "context_frames"):
-        return codec.decoder.context_frames  # the frame-rate decoder knows its own
-    layers = [m for m in codec.decoder.modules() if isinstance(m, (CausalConv1d, CausalConvTranspose1d))]
-    context, scale = 0, 1  # context in output samples; output samples per sample at this layer
-    for layer in reversed(layers):
-        if isinstance(layer, CausalConvTranspose1d):
-            context += (2 * layer.stride - 1) * scale
-            scale *= layer.stride
-        else:
-            conv = layer.conv
-            context += (conv.kernel_size[0] - 1) * conv.dilation[0] * scale
-    return math.ceil(context / codec.hop_length) + 1
+    """Token frames of left context the decoder's output at a frame depends on (an upper bound,
+    computed by each decoder from its own layers: ``codec.decoder.context_frames``)."""
+    return codec.decoder.context_frames
 
 
 def window_layout(codec: AffectCodec, window_seconds: float = DEFAULT_WINDOW_SECONDS) -> WindowParams:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -44,6 +45,28 @@ class Decoder(nn.Module):
             dim //= 2
         layers += [Snake1d(dim), CausalConv1d(dim, 1, kernel_size=7)]
         self.block = nn.Sequential(*layers)
+        self.hop_length = math.prod(strides)
+
+    @property
+    def context_frames(self) -> int:
+        """Frames of left context a frame's samples depend on (an upper bound).
+
+        Walks the layers from the output back to the input: a causal conv with kernel ``k`` and
+        dilation ``d`` adds ``(k - 1) * d`` samples at its rate, a transposed conv of stride
+        ``s`` (output block ``t`` depends on input frames ``t - 1`` and ``t``) adds up to
+        ``2 s - 1`` samples of its output rate and divides the rate by ``s``. The last layer's
+        samples are converted to frames, plus one frame for alignment.
+        """
+        layers = [m for m in self.modules() if isinstance(m, (CausalConv1d, CausalConvTranspose1d))]
+        context, scale = 0, 1  # context in output samples; output samples per sample at this layer
+        for layer in reversed(layers):
+            if isinstance(layer, CausalConvTranspose1d):
+                context += (2 * layer.stride - 1) * scale
+                scale *= layer.stride
+            else:
+                conv = layer.conv
+                context += (conv.kernel_size[0] - 1) * conv.dilation[0] * scale
+        return math.ceil(context / self.hop_length) + 1
 
     #: Strictly causal: a sample depends on its own and earlier frames only.
     lookahead_frames = 0
