@@ -209,3 +209,17 @@ def test_decode_rejects_codes_of_another_layout(tiny):
 def test_invalid_configs_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):
         tiny_codec(**kwargs)
+
+
+def test_format_version_1_folders_load_as_the_dac_generator_with_softplus_scales(tmp_path):
+    # Folders written before format 2 have no "generator" / "fsq_scale" keys.
+    old = tiny_codec(generator="dac", encoder_dim=4, decoder_dim=16, fsq_scale="softplus")
+    folder = old.save(tmp_path / "v1")
+    meta = json.loads((folder / "config.json").read_text())
+    meta["format_version"] = 1
+    del meta["config"]["generator"], meta["config"]["fsq_scale"]
+    (folder / "config.json").write_text(json.dumps(meta))
+    loaded = AffectCodec.from_pretrained(folder)
+    assert loaded.config["generator"] == "dac" and loaded.config["fsq_scale"] == "softplus"
+    x = torch.randn(1, 4000) * 0.3
+    assert torch.equal(loaded.encode(x).tokens, old.encode(x).tokens)
