@@ -35,7 +35,7 @@ class ISTFTHead(nn.Module):
 
     Args:
         dim: input channels.
-        n_fft: FFT size of the synthesis (``n_fft - hop`` must be even).
+        n_fft: FFT size of the synthesis (at least ``2 * hop``, ``n_fft - hop`` even).
         hop: samples per frame.
 
     The head predicts ``log|S|`` and ``arg S`` per bin (Vocos: the magnitude is clipped at 100).
@@ -45,8 +45,9 @@ class ISTFTHead(nn.Module):
 
     def __init__(self, dim: int, n_fft: int, hop: int):
         super().__init__()
-        if n_fft < hop or (n_fft - hop) % 2:
-            raise ValueError(f"n_fft ({n_fft}) must be >= hop ({hop}) with n_fft - hop even")
+        if n_fft < 2 * hop or (n_fft - hop) % 2:
+            # n_fft >= 2 hop: every sample lies in the middle half of some window (see forward)
+            raise ValueError(f"n_fft ({n_fft}) must be >= 2 x hop ({hop}) with n_fft - hop even")
         self.n_fft, self.hop = int(n_fft), int(hop)
         self.offset = (self.n_fft - self.hop) // 2
         self.out = nn.Conv1d(dim, n_fft + 2, 1)
