@@ -47,6 +47,8 @@ class ExternalCodec(Codec):
     programs: tuple[str, ...] = ()
     #: Nominal rate (kbit/s) -> the codec's mode (its own bitrate setting).
     modes: dict[float, int] = {}
+    #: The Debian package that provides :attr:`programs` (named in the skip message).
+    debian_package: str = ""
 
     @classmethod
     def available(cls) -> bool:
@@ -57,8 +59,6 @@ class ExternalCodec(Codec):
     def missing_message(cls) -> str:
         return (f"{cls.name}: skipped, {' / '.join(cls.programs)} not found (Debian: apt-get install "
                 f"{cls.debian_package})")
-
-    debian_package: str = ""
 
     @property
     def sample_rate(self) -> int:

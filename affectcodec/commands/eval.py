@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.time()
     specs, names = [], set()
+    built_in = ("dac16k", *REFERENCE_CODECS)  # names, not folders
     requested = list(args.model or [None])
     if args.reference:
         requested += [r for r in REFERENCE_CODECS if r not in requested]
@@ -72,10 +73,10 @@ def run(args: argparse.Namespace) -> int:
             print(REFERENCE_CODECS[m].missing_message(), file=sys.stderr)
             continue
         try:
-            path = m if m in ("dac16k", *REFERENCE_CODECS) else str(resolve(m))
+            path = m if m in built_in else str(resolve(m))
         except CheckpointError as exc:
             raise CLIError(str(exc)) from exc
-        name = m if m in ("dac16k", *REFERENCE_CODECS) else Path(path).name
+        name = m if m in built_in else Path(path).name
         if name in names:
             raise CLIError(f"two models are named {name!r}; give distinct folders")
         names.add(name)

@@ -36,12 +36,13 @@ def _locate(manifest: str) -> Path:
     return corpus_manifest(manifest)
 
 
-def read_manifest(path: str | os.PathLike, split: str,
-                  valid_speakers: Sequence[str] = ()) -> list[dict[str, str]]:
+def read_manifest(path: str | os.PathLike, split: str, valid_speakers: Sequence[str] = (),
+                  allow_empty: bool = False) -> list[dict[str, str]]:
     """Rows of ``split`` in a TSV manifest, each with ``path`` made absolute.
 
     Rows whose ``speaker`` is in ``valid_speakers`` count as split ``valid`` whatever their
     ``split`` column says (a corpus with no validation split of its own, like speech-16k).
+    ``allow_empty`` returns ``[]`` instead of raising when no row has that split.
 
     Raises:
         FileNotFoundError: no such manifest.
@@ -60,7 +61,7 @@ def read_manifest(path: str | os.PathLike, split: str,
         held_out = set(valid_speakers)
         rows = [dict(r) for r in reader
                 if ("valid" if r.get("speaker") in held_out else r["split"]) == split]
-    if not rows:
+    if not rows and not allow_empty:
         raise ValueError(f"manifest {path} has no rows with split {split!r}")
     for row in rows:
         p = Path(row["path"])
@@ -189,13 +190,11 @@ class ManifestDataModule(LightningDataModule):
             self.valid_rows = rows
 
     def _rows(self, split: str) -> list[dict[str, str]]:
-        rows = []
-        for path in self.manifests:
-            try:
-                rows += read_manifest(path, split, self.valid_speakers)
-            except ValueError:
-                if len(self.manifests) == 1:
-                    raise  # one manifest without that split is an error; pooled, it may be so
+        # Pooled, one manifest may lack the split (speech-16k has no valid rows of its own);
+        # every other problem of any manifest (a missing column, no such file) still raises.
+        pooled = len(self.manifests) > 1
+        rows = [row for path in self.manifests
+                for row in read_manifest(path, split, self.valid_speakers, allow_empty=pooled)]
         if not rows:
             raise ValueError(f"no rows with split {split!r} in {[str(m) for m in self.manifests]}")
         return rows

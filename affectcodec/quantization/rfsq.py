@@ -304,10 +304,11 @@ class ResidualFSQ(Quantizer):
                 entropies.append(-(p * p.clamp_min(1e-12).log()).sum() / math.log(level))
             metrics[f"vq/stage{k + 1}/entropy"] = torch.stack(entropies).mean()
             metrics[f"vq/stage{k + 1}/saturation"] = saturated[k]
-        for name in ("unique", "entropy", "saturation"):
+        # The means keep the RVQ baseline's name for distinct tokens, so both log the same key.
+        for name, key in (("unique", "vq/unique_tokens"), ("entropy", "vq/entropy"),
+                          ("saturation", "vq/saturation")):
             values = [metrics[f"vq/stage{k + 1}/{name}"] for k in range(codes.shape[1])]
-            metrics[f"vq/{name}"] = torch.stack(values).mean()
-        metrics["vq/unique_tokens"] = metrics["vq/unique"]
+            metrics[key] = torch.stack(values).mean()
         return metrics
 
     def data_init(self, u: Tensor) -> None:

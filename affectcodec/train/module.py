@@ -332,8 +332,7 @@ class CodecModule(LightningModule):
         codec, sr = self.codec, self.codec.sample_rate
         latent = out.quantizer.quantized
         frames = codec.frames_of(lengths)
-        valid = (torch.arange(latent.shape[-1], device=latent.device)[None] < frames[:, None])
-        valid = valid[:, None].to(latent.dtype)
+        valid = frame_mask(lengths, codec.hop_length, latent.shape[-1]).to(latent.dtype)
         acoustic = latent[:, codec.emotion_dim:]
         mean = (acoustic * valid).sum(-1, keepdim=True) / valid.sum(-1, keepdim=True)
         flat = torch.cat([latent[:, : codec.emotion_dim], mean.expand_as(acoustic)], dim=1)
