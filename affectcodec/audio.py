@@ -3,7 +3,6 @@ write, streaming resampling) for the command line and long recordings."""
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import warnings
@@ -13,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soxr
 import torch
-import torchaudio
-import torchaudio.functional as AF
 from torch import Tensor
 
 
@@ -49,15 +47,48 @@ def downmix(wav: Tensor) -> Tensor:
     return wav
 
 
+#: Highest sample rate accepted anywhere (input files, ``.affc`` headers, ``--sample-rate``).
+MAX_SAMPLE_RATE = 384_000
+
+#: libsoxr's quality preset: "HQ" is its default (20-bit precision, 95 % pass band).
+SOXR_QUALITY = "HQ"
+
+
+def check_rate(rate: int, what: str = "sample rate") -> int:
+    """``rate`` as an int if it is in 1..:data:`MAX_SAMPLE_RATE` Hz, else a one-line ValueError."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) \
+            or not 1 <= int(rate) <= MAX_SAMPLE_RATE:
+        raise ValueError(f"{what} must be an integer in 1..{MAX_SAMPLE_RATE} Hz, got {rate!r}")
+    return int(rate)
+
+
 def resample(wav: Tensor, orig_rate: int, new_rate: int) -> Tensor:
-    """Band-limited resampling along the last axis (torchaudio's windowed sinc)."""
-    if int(orig_rate) == int(new_rate):
+    """Band-limited resampling along the last axis: float [..., N] -> [..., resampled_length(N)].
+
+    libsoxr's polyphase resampler (``soxr``), whose memory and time are bounded for any pair
+    of rates: a windowed-sinc kernel over the gcd-reduced ratio (torchaudio's) grows with the
+    ratio's terms, to gigabytes for 8,001 Hz -> 16 kHz. Rows are independent, so a zero-padded
+    batch resamples like each item alone; :class:`StreamingResampler` gives the same samples
+    from blocks. Not differentiable (a data-side operation; CPU, returned on ``wav``'s device).
+    """
+    orig_rate, new_rate = check_rate(orig_rate), check_rate(new_rate)
+    if orig_rate == new_rate:
         return wav
-    return AF.resample(wav, int(orig_rate), int(new_rate))
+    n = wav.shape[-1]
+    rows = wav.detach().reshape(-1, n).to("cpu", torch.float32).numpy()
+    m = int(resampled_length(n, orig_rate, new_rate))
+    out = np.zeros((rows.shape[0], m), dtype=np.float32)
+    for i, row in enumerate(rows):  # one channel per call: soxr's cost is linear either way
+        y = soxr.resample(row, orig_rate, new_rate, quality=SOXR_QUALITY)
+        out[i, : min(m, y.shape[0])] = y[:m]
+    return torch.from_numpy(out).reshape(*wav.shape[:-1], m).to(wav.device)
 
 
 def resampled_length(length: Tensor | int, orig_rate: int, new_rate: int) -> Tensor:
-    """Samples after resampling ``length`` samples (torchaudio's rule: ceil)."""
+    """Samples after resampling ``length`` samples: ``ceil(length * new / orig)``.
+
+    libsoxr rounds to nearest instead; :func:`resample` pads its output with zeros to this
+    count (at most one sample), which keeps a 1-sample file from resampling to nothing."""
     length = torch.as_tensor(length, dtype=torch.int64)
     return torch.div(length * int(new_rate) + int(orig_rate) - 1, int(orig_rate), rounding_mode="floor")
 
@@ -94,8 +125,7 @@ def prepare(wav: Tensor | np.ndarray, sample_rate: int, model_rate: int,
     Samples past each item's length are zeroed before resampling, so a padded batch is
     resampled exactly like each item alone.
     """
-    if int(sample_rate) <= 0:
-        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    check_rate(sample_rate)
     wav = downmix(as_batch(wav))
     n = wav.shape[-1]
     if lengths is None:
@@ -245,16 +275,12 @@ class AudioReader:
 class StreamingResampler:
     """Resample a signal given in consecutive blocks exactly as :func:`resample` does the whole.
 
-    torchaudio's windowed-sinc resampler reduces the rates by their gcd to ``orig : new`` and
-    computes output ``j = i * new + p`` from input samples ``[i * orig - width,
-    i * orig + width + orig)`` (zeros outside the signal). So a segment that starts at a multiple
-    of ``orig``, at least ``width`` samples before the first output it is used for, and extends
-    ``width`` samples past the last, reproduces those outputs (up to float rounding). This class
-    keeps exactly that much history; memory is bounded by the block size, not the duration.
+    A ``soxr.ResampleStream`` (libsoxr keeps its own bounded filter state, so memory does not
+    grow with the duration), whose concatenated output is the one-shot output; :meth:`flush`
+    adds the zero samples that :func:`resampled_length`'s rule asks for.
 
     Args:
-        orig_rate, new_rate: rates in Hz.
-        min_block: input samples to gather before computing a segment (fewer, larger convs).
+        orig_rate, new_rate: rates in Hz (1..:data:`MAX_SAMPLE_RATE`).
 
     Example::
 
@@ -262,39 +288,14 @@ class StreamingResampler:
         out = torch.cat([rs.push(b) for b in blocks] + [rs.flush()])   # == resample(cat(blocks))
     """
 
-    def __init__(self, orig_rate: int, new_rate: int, min_block: int = 1 << 16):
-        self.orig_rate, self.new_rate = int(orig_rate), int(new_rate)
-        if self.orig_rate <= 0 or self.new_rate <= 0:
-            raise ValueError(f"rates must be positive, got {orig_rate} -> {new_rate}")
-        gcd = math.gcd(self.orig_rate, self.new_rate)
-        self.orig, self.new = self.orig_rate // gcd, self.new_rate // gcd
-        # torchaudio's kernel half-width (lowpass_filter_width 6, rolloff 0.99): see
-        # torchaudio.functional.functional._get_sinc_resample_kernel.
-        self.width = math.ceil(6 * self.orig / (min(self.orig, self.new) * 0.99))
-        self.context = -(-self.width // self.orig) * self.orig  # >= width, a multiple of orig
-        self.min_block = max(int(min_block), self.orig)
-        self._transform = None if self.orig_rate == self.new_rate else \
-            torchaudio.transforms.Resample(self.orig_rate, self.new_rate)
-        self._buf = torch.zeros(0)
-        self._buf_start = 0  # absolute input index of _buf[0] (a multiple of orig)
+    def __init__(self, orig_rate: int, new_rate: int):
+        self.orig_rate = check_rate(orig_rate, "input sample rate")
+        self.new_rate = check_rate(new_rate, "output sample rate")
+        self._stream = None if self.orig_rate == self.new_rate else soxr.ResampleStream(
+            self.orig_rate, self.new_rate, 1, dtype="float32", quality=SOXR_QUALITY)
         self._total = 0  # input samples pushed
-        self._step = 0  # next conv step i to output
-        self._fresh = 0  # samples pushed since the last segment
+        self._emitted = 0  # output samples returned
         self._done = False
-
-    def _segment(self, end_step: int, seg_end: int) -> Tensor:
-        """Outputs of steps [_step, end_step) from input [_buf_start.. seg_end)."""
-        seg = self._buf[: seg_end - self._buf_start]
-        out = self._transform(seg[None])[0]
-        first = self._buf_start // self.orig
-        lo, hi = (self._step - first) * self.new, (end_step - first) * self.new
-        return out[lo:hi]
-
-    def _trim(self) -> None:
-        keep = max(0, self._step * self.orig - self.context)
-        if keep > self._buf_start:
-            self._buf = self._buf[keep - self._buf_start:]
-            self._buf_start = keep
 
     def push(self, block: Tensor) -> Tensor:
         """Feed float [n] input samples; returns the float [m] outputs now computable."""
@@ -302,33 +303,24 @@ class StreamingResampler:
             raise RuntimeError("push after flush")
         block = block.reshape(-1).float()
         self._total += block.numel()
-        if self._transform is None:
+        if self._stream is None:
             return block
-        self._buf = torch.cat([self._buf, block])
-        self._fresh += block.numel()
-        if self._fresh < self.min_block:
-            return torch.zeros(0)
-        end_step = (self._total - self.width - self.orig) // self.orig + 1
-        if end_step <= self._step:
-            return torch.zeros(0)
-        out = self._segment(end_step, end_step * self.orig + self.width)
-        self._step, self._fresh = end_step, 0
-        self._trim()
+        out = torch.from_numpy(self._stream.resample_chunk(block.numpy()).copy())
+        self._emitted += out.numel()
         return out
 
     def flush(self) -> Tensor:
         """The remaining outputs; the total equals ``resampled_length(total input)``."""
+        if self._done:
+            raise RuntimeError("flush called twice")
         self._done = True
-        if self._transform is None:
+        if self._stream is None:
             return torch.zeros(0)
-        total_out = -(-self._total * self.new // self.orig)
-        end_step = -(-total_out // self.new)
-        if end_step <= self._step:
-            return torch.zeros(0)
-        out = self._segment(end_step, self._total)
-        first_out = self._step * self.new
-        self._step = end_step
-        return out[: total_out - first_out]
+        tail = self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        want = int(resampled_length(self._total, self.orig_rate, self.new_rate)) - self._emitted
+        out = np.zeros(max(want, 0), dtype=np.float32)
+        out[: min(want, tail.shape[0])] = tail[: max(want, 0)]
+        return torch.from_numpy(out)
 
 
 class AudioWriter:

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from affectcodec.audio import MAX_SAMPLE_RATE
 from affectcodec.codes import Codes
 
 MAGIC = b"AFFC"
@@ -249,6 +250,10 @@ def header_from_json(obj: Any) -> Header:
                  "hop_length", "num_samples", "num_frames", "cardinality", "bits_per_token"):
         if obj[name] < 1:
             raise BitstreamError(f"header field {name!r} must be >= 1, got {obj[name]}")
+    for name in ("source_sample_rate", "sample_rate"):
+        if obj[name] > MAX_SAMPLE_RATE:
+            raise BitstreamError(f"header field {name!r} must be <= {MAX_SAMPLE_RATE} Hz, "
+                                 f"got {obj[name]}")
     if not 1 <= obj["num_stages"] <= MAX_STAGES:
         raise BitstreamError(f"header field 'num_stages' must be in 1..{MAX_STAGES}, "
                              f"got {obj['num_stages']}")

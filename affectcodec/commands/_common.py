@@ -80,9 +80,12 @@ def sample_rate_arg(text: str) -> str | int:
         rate = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected 'source' or a rate in Hz, got {text!r}") from None
-    if rate <= 0:
-        raise argparse.ArgumentTypeError(f"sample rate must be positive, got {rate}")
-    return rate
+    from affectcodec.audio import check_rate
+
+    try:
+        return check_rate(rate)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def audio_format_arg(text: str) -> str:
