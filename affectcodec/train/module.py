@@ -37,6 +37,7 @@ from affectcodec import audio
 from affectcodec.codec import MODEL_TYPE, AffectCodec, CodecOutput
 from affectcodec.train import quality
 from affectcodec.train.losses import (
+    PhaseDerivativeLoss,
     cycle_loss,
     emotion_loss,
     frame_mask,
@@ -74,6 +75,8 @@ class CodecModule(LightningModule):
             :data:`DEFAULT_MEL_LOSS` (DAC's 7-scale setting); also the validation mel distance.
             (Arguments, not a ``class_path`` injection: DAC annotates ``mel_fmax`` as
             ``List[float]`` with ``None`` entries, which the CLI's type checking rejects.)
+        phase_loss: keyword arguments of
+            :class:`~affectcodec.train.losses.PhaseDerivativeLoss` (``loss/phase``).
         loss_weights: weights keyed by logged loss names, applied over
             :data:`~affectcodec.train.losses.DEFAULT_WEIGHTS`; 0 = computed and logged only.
         stage_dropout: the active-stage draw (default: the paper's biased dropout, p = 0.75).
@@ -95,6 +98,7 @@ class CodecModule(LightningModule):
 
     def __init__(self, codec: AffectCodec, discriminator: Discriminator | None = None,
                  mel_loss: dict[str, Any] | None = None,
+                 phase_loss: dict[str, Any] | None = None,
                  loss_weights: dict[str, float] | None = None,
                  stage_dropout: StageDropout | None = None,
                  multirate_stages: Sequence[int] | None = None,
@@ -120,6 +124,7 @@ class CodecModule(LightningModule):
         self.gan_loss = GANLoss(discriminator) if discriminator is not None else None
         self.mel_loss = default_mel_loss(**(mel_loss or {}))
         self.waveform_loss = L1Loss()
+        self.phase_loss = PhaseDerivativeLoss(**(phase_loss or {}))
         self.loss_weights = resolve_weights(loss_weights)
         self.stage_dropout = stage_dropout if stage_dropout is not None else StageDropout()
         k = codec.num_stages
@@ -195,7 +200,8 @@ class CodecModule(LightningModule):
         with _no_autocast(wav):
             real, fake = signal(wav, sr), signal(out.audio, sr)
             losses = {"loss/mel": self.mel_loss(fake, real),
-                      "loss/waveform": self.waveform_loss(fake, real)}
+                      "loss/waveform": self.waveform_loss(fake, real),
+                      "loss/phase": self.phase_loss(out.audio, wav)}
             if adversarial:
                 losses["adv/gen"], losses["adv/feat"] = self.gan_loss.generator_loss(fake, real)
             losses.update({k: v.float() for k, v in out.quantizer.losses.items()})
