@@ -110,6 +110,8 @@ class AffectCodec(Codec, nn.Module):
         decoder_post_blocks: ConvNeXt blocks at the sub-frame rate (``"frame"`` only).
         encoder_n_fft, decoder_n_fft: STFT sizes of the front end and of the head
             (``"frame"`` only).
+        encoder_phase: the front end also sees the STFT's phase (``"frame"`` only; see
+            :mod:`affectcodec.nn.frame_encoder`).
         emotion_dim: channels of the emotion partition U_e.
         acoustic_dim: channels of the acoustic partition (the encoder's latent).
         n_stages: residual stages K.
@@ -135,6 +137,7 @@ class AffectCodec(Codec, nn.Module):
                  strides: Sequence[int] = (2, 4, 5, 8), decoder_dim: int | None = None,
                  encoder_blocks: int = 4, decoder_blocks: int = 6, decoder_upsample: int = 2,
                  decoder_post_blocks: int = 1, encoder_n_fft: int = 640, decoder_n_fft: int = 640,
+                 encoder_phase: bool = False,
                  emotion_dim: int = 64, acoustic_dim: int = 256, n_stages: int = 8,
                  emotion_levels: Sequence[int] = (2, 2, 2),
                  acoustic_levels: Sequence[int] = (4, 4, 4, 4, 4, 4),
@@ -158,6 +161,7 @@ class AffectCodec(Codec, nn.Module):
             "decoder_upsample": int(decoder_upsample),
             "decoder_post_blocks": int(decoder_post_blocks),
             "encoder_n_fft": int(encoder_n_fft), "decoder_n_fft": int(decoder_n_fft),
+            "encoder_phase": bool(encoder_phase),
             "emotion_dim": int(emotion_dim), "acoustic_dim": int(acoustic_dim),
             "n_stages": int(n_stages), "emotion_levels": [int(x) for x in emotion_levels],
             "acoustic_levels": [int(x) for x in acoustic_levels], "quantizer": quantizer,
@@ -186,7 +190,7 @@ class AffectCodec(Codec, nn.Module):
         self.encoder: Encoder | FrameEncoder
         if generator == "frame":
             self.encoder = FrameEncoder(encoder_dim, encoder_blocks, acoustic_dim, self._hop,
-                                        n_fft=encoder_n_fft)
+                                        n_fft=encoder_n_fft, phase=encoder_phase)
         else:
             self.encoder = Encoder(encoder_dim, strides, acoustic_dim)
         latent_dim = self.emotion_dim + self.acoustic_dim

@@ -12,9 +12,10 @@ from affectcodec.nn import FrameDecoder, FrameEncoder
 from tests.conftest import tiny_codec
 
 
-def test_encoder_frames_depend_on_the_past_only_within_the_receptive_field():
+@pytest.mark.parametrize("phase", [False, True])
+def test_encoder_frames_depend_on_the_past_only_within_the_receptive_field(phase):
     torch.manual_seed(0)
-    enc = FrameEncoder(dim=8, n_blocks=2, latent_dim=4).eval()
+    enc = FrameEncoder(dim=8, n_blocks=2, latent_dim=4, phase=phase).eval()
     x = torch.randn(1, 1, 320 * 40)
     y = torch.randn(1, 1, 320 * 40)
     t = 30  # frame t sees samples [(t + 1) * 320 - receptive_field, (t + 1) * 320)
@@ -82,3 +83,26 @@ def test_decode_equals_the_forward_output():
     assert torch.allclose(codec.decode(codes), out.audio, atol=1e-5)
     shifted = replace(codes, tokens=codes.tokens.flip(-1))
     assert not torch.allclose(codec.decode(shifted), out.audio, atol=1e-3)
+
+
+def test_phase_features_with_zero_weights_change_nothing_and_carry_the_timing():
+    torch.manual_seed(0)
+    plain = FrameEncoder(dim=8, n_blocks=1, latent_dim=4).eval()
+    phased = FrameEncoder(dim=8, n_blocks=1, latent_dim=4, phase=True).eval()
+    state = plain.state_dict()
+    w = state["embed.weight"]  # the warm start of recipes/tools/warm_start_phase.py
+    state["embed.weight"] = torch.cat([w, torch.zeros(w.shape[0], 2 * w.shape[1], 1)], dim=1)
+    phased.load_state_dict(state)
+    x = torch.randn(2, 1, 320 * 12)
+    assert torch.equal(plain(x), phased(x))
+    # a pure delay of a stationary tone keeps every magnitude and moves only the phase
+    t = torch.arange(320 * 12 + 40) / 16000
+    tone = torch.sin(2 * torch.pi * 137.0 * t)
+    early, late = tone[40:][None, None], tone[:-40][None, None]
+    spec = phased.spectrogram
+    bins = spec.channels // 3
+    a, b = spec(early)[..., 8:], spec(late)[..., 8:]
+    peak = slice(4, 8)  # the bins around 137 Hz (25 Hz apart)
+    assert torch.allclose(a[:, peak], b[:, peak], atol=0.05)
+    real = slice(bins + 4, bins + 8)
+    assert (a[:, real] - b[:, real]).abs().max() > 0.5

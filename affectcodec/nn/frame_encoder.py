@@ -1,10 +1,18 @@
-"""Frame-rate encoder: causal log-magnitude STFT front end and causal ConvNeXt blocks at 50 Hz.
+"""Frame-rate encoder: causal STFT front end and causal ConvNeXt blocks at 50 Hz.
 
 The DAC-style encoder spends most of its time in narrow convolutions at 8-16 kHz. This one
 does the sample-rate work with an FFT instead: a causal STFT (``n_fft`` samples, hop
 ``hop // subframes``) whose ``subframes`` consecutive log-magnitude frames are stacked into one
 frame per hop, embedded by a 1x1 conv and processed by causal ConvNeXt blocks at the frame rate.
 Everything after the FFT runs at 50 frames per second.
+
+Phase features (``phase=True``): besides ``log|S|`` each bin gives its power-law compressed
+complex value ``|S|^0.3 * exp(i arg S)`` (real and imaginary part), so the latent can carry
+where in a frame the glottal pulses fall. A decoder whose layers are shift-invariant with a
+bounded receptive field cannot produce a phase that advances from frame to frame out of
+features that do not change: on a held vowel it repeats one frame, which overlap-add turns
+into a comb at multiples of the frame rate (the harmonics of a magnitude-only front end are
+lost that way). The timing has to come from the input.
 
 Causality: STFT frame ``j`` covers the samples ``[(j + 1) * h - n_fft, (j + 1) * h)`` (``h``
 the STFT hop), so codec frame ``t`` depends on samples before ``(t + 1) * hop`` only, within
@@ -23,21 +31,35 @@ from affectcodec.nn.convnext import ChannelLayerNorm, ConvNeXtStack
 N_FFT_MIN = 16
 
 
-class CausalLogSpectrogram(nn.Module):
-    """float [B, 1, N] -> log-magnitude frames float [B, n_fft // 2 + 1, N // hop] (causal)."""
+#: Exponent of the compressed complex phase features.
+PHASE_COMPRESSION = 0.3
 
-    def __init__(self, n_fft: int, hop: int):
+
+class CausalLogSpectrogram(nn.Module):
+    """float [B, 1, N] -> frames float [B, channels, N // hop] (causal).
+
+    ``channels`` is ``n_fft // 2 + 1`` (``log|S|``), or three times that with ``phase``
+    (``log|S|``, then the real and the imaginary part of ``|S|^0.3 exp(i arg S)``).
+    """
+
+    def __init__(self, n_fft: int, hop: int, phase: bool = False):
         super().__init__()
         if n_fft < N_FFT_MIN or n_fft < hop:
             raise ValueError(f"n_fft must be >= {N_FFT_MIN} and >= the STFT hop {hop}, got {n_fft}")
-        self.n_fft, self.hop = int(n_fft), int(hop)
+        self.n_fft, self.hop, self.phase = int(n_fft), int(hop), bool(phase)
+        self.channels = (n_fft // 2 + 1) * (3 if phase else 1)
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
 
     def forward(self, wav: Tensor) -> Tensor:
         x = F.pad(wav[:, 0], (self.n_fft - self.hop, 0))
         frames = x.unfold(-1, self.n_fft, self.hop)  # [B, J, n_fft]
-        magnitude = torch.fft.rfft(frames * self.window, dim=-1).abs()
-        return torch.log(magnitude.clamp_min(1e-5)).transpose(1, 2)
+        spec = torch.fft.rfft(frames * self.window, dim=-1)
+        magnitude = spec.abs().clamp_min(1e-5)
+        features = torch.log(magnitude)
+        if self.phase:
+            compressed = spec * magnitude.pow(PHASE_COMPRESSION - 1.0)
+            features = torch.cat([features, compressed.real, compressed.imag], dim=-1)
+        return features.transpose(1, 2)
 
 
 class FrameEncoder(nn.Module):
@@ -50,20 +72,20 @@ class FrameEncoder(nn.Module):
         hop: samples per frame (320 at 16 kHz = 50 frames/s).
         subframes: STFT frames per codec frame (the STFT hop is ``hop // subframes``).
         n_fft: STFT size of the front end.
+        phase: add the compressed complex STFT to the log-magnitude (see the module docstring).
 
     ``N`` must be a multiple of ``hop``. The output goes through a LayerNorm before its last
     projection, so it sits at unit scale from the first step (the quantizer's grid needs that).
     """
 
     def __init__(self, dim: int = 256, n_blocks: int = 4, latent_dim: int = 256, hop: int = 320,
-                 subframes: int = 2, n_fft: int = 640):
+                 subframes: int = 2, n_fft: int = 640, phase: bool = False):
         super().__init__()
         if hop % subframes:
             raise ValueError(f"hop {hop} must be a multiple of subframes {subframes}")
         self.hop_length, self.subframes = int(hop), int(subframes)
-        self.spectrogram = CausalLogSpectrogram(n_fft, hop // subframes)
-        bins = n_fft // 2 + 1
-        self.embed = nn.Conv1d(bins * subframes, dim, 1)
+        self.spectrogram = CausalLogSpectrogram(n_fft, hop // subframes, phase)
+        self.embed = nn.Conv1d(self.spectrogram.channels * subframes, dim, 1)
         self.embed_norm = ChannelLayerNorm(dim)
         self.backbone = ConvNeXtStack(dim, n_blocks)
         self.project = nn.Conv1d(dim, latent_dim, 1)
