@@ -16,6 +16,8 @@ import soxr
 import torch
 from torch import Tensor
 
+from affectcodec.limits import MAX_SAMPLE_RATE
+
 
 def as_batch(wav: Tensor | np.ndarray) -> Tensor:
     """float32 [B, C, N] from ``[N]`` (one mono signal), ``[B, N]`` (mono batch) or ``[B, C, N]``."""
@@ -46,9 +48,6 @@ def downmix(wav: Tensor) -> Tensor:
         wav = wav.mean(dim=1, keepdim=True)
     return wav
 
-
-#: Highest sample rate accepted anywhere (input files, ``.affc`` headers, ``--sample-rate``).
-MAX_SAMPLE_RATE = 384_000
 
 #: libsoxr's quality preset: "HQ" is its default (20-bit precision, 95 % pass band).
 SOXR_QUALITY = "HQ"

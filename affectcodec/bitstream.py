@@ -26,14 +26,17 @@ import struct
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
-import torch
-from torch import Tensor
 
-from affectcodec.audio import MAX_SAMPLE_RATE
-from affectcodec.codes import Codes
+from affectcodec.limits import MAX_SAMPLE_RATE
+
+if TYPE_CHECKING:  # torch is imported where tensors are made: `affectcodec info` needs none
+    import torch
+    from torch import Tensor
+
+    from affectcodec.codes import Codes
 
 MAGIC = b"AFFC"
 FORMAT_VERSION = 1
@@ -148,6 +151,8 @@ def weights_hash(model: torch.nn.Module) -> str:
 
     Identifies trained weights independently of how the file storing them was written.
     """
+    import torch
+
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
@@ -305,7 +310,7 @@ def to_bytes(header: Header, tokens: Tensor | np.ndarray) -> bytes:
         BitstreamError: shapes disagree with the header, or a token is >= the cardinality.
     """
     header = header_from_json(header.to_json())  # validate what we are about to write
-    arr = tokens.detach().cpu().numpy() if isinstance(tokens, Tensor) else np.asarray(tokens)
+    arr = tokens.detach().cpu().numpy() if hasattr(tokens, "detach") else np.asarray(tokens)
     if arr.ndim != 2 or arr.shape != (header.num_stages, header.num_frames):
         raise BitstreamError(f"tokens of shape {arr.shape} do not match the header "
                              f"[{header.num_stages}, {header.num_frames}]")
@@ -319,11 +324,19 @@ def to_bytes(header: Header, tokens: Tensor | np.ndarray) -> bytes:
     return body + struct.pack(">I", zlib.crc32(body))
 
 
+#: Bytes read at a time: a size claimed by a header is never allocated before it is on disk.
+_READ_CHUNK = 1 << 20
+
+
 def _read_exact(f: BinaryIO, n: int, what: str) -> bytes:
-    data = f.read(n)
-    if len(data) != n:
-        raise BitstreamError(f"truncated file: {what} needs {n} bytes, only {len(data)} left")
-    return data
+    chunks, got = [], 0
+    while got < n:
+        chunk = f.read(min(n - got, _READ_CHUNK))
+        if not chunk:
+            raise BitstreamError(f"truncated file: {what} needs {n} bytes, only {got} left")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def read_from(f: BinaryIO) -> tuple[Header, Tensor]:
@@ -337,6 +350,14 @@ def read_from(f: BinaryIO) -> tuple[Header, Tensor]:
             JSON, header fields, payload length (truncated or trailing bytes), CRC, padding
             bits, token values against the cardinality.
     """
+    import torch
+
+    header, flat = _read_validated(f)
+    return header, torch.from_numpy(flat.reshape(header.num_frames, header.num_stages).T.copy())
+
+
+def _read_validated(f: BinaryIO) -> tuple[Header, np.ndarray]:
+    """:func:`read_from`'s checks; the tokens as int64 [T * K], frame-major."""
     magic, version, hlen = _PREFIX.unpack(_read_exact(f, _PREFIX.size, "the file prefix"))
     if magic != MAGIC:
         raise BitstreamError(f"not an .affc file (magic {magic!r}, expected {MAGIC!r})")
@@ -365,8 +386,7 @@ def read_from(f: BinaryIO) -> tuple[Header, Tensor]:
         bad = int(np.argmax(flat >= header.cardinality))
         raise BitstreamError(f"token {int(flat[bad])} at frame {bad // header.num_stages}, stage "
                              f"{bad % header.num_stages} is >= the cardinality {header.cardinality}")
-    tokens = torch.from_numpy(flat.reshape(header.num_frames, header.num_stages).T.copy())
-    return header, tokens
+    return header, flat
 
 
 def from_bytes(data: bytes) -> tuple[Header, Tensor]:
@@ -387,7 +407,8 @@ def read(path: str | os.PathLike) -> tuple[Header, Tensor]:
 
 def read_header(path: str | os.PathLike) -> Header:
     """The validated header of a ``.affc`` file (the payload and CRC are checked too)."""
-    return read(path)[0]
+    with open(path, "rb") as f:
+        return _read_validated(f)[0]
 
 
 def write(path: str | os.PathLike, header: Header, tokens: Tensor | np.ndarray) -> Path:
@@ -399,6 +420,10 @@ def write(path: str | os.PathLike, header: Header, tokens: Tensor | np.ndarray) 
 
 def to_codes(header: Header, tokens: Tensor) -> Codes:
     """A one-item :class:`Codes` (tokens int64 [1, K, T]) from a file's header and tokens."""
+    import torch
+
+    from affectcodec.codes import Codes
+
     return Codes(tokens=tokens[None].long(), lengths=torch.tensor([header.num_samples]),
                  sample_rate=header.sample_rate, hop_length=header.hop_length,
                  cardinality=header.cardinality, levels=header.levels,

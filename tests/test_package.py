@@ -46,3 +46,24 @@ def test_inference_does_not_import_lightning():
             "c.decode(c.encode(torch.zeros(640)));"
             "sys.exit(int(any(m.split('.')[0] in ('lightning', 'pytorch_lightning') for m in sys.modules)))")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_help_usage_errors_and_info_do_not_import_torch(tmp_path):
+    # the start-up cost of the command line is torch's import (~1.5 s, 0.6 GB): commands that
+    # need no model must not pay it (a count of modules, not a timing)
+    from affectcodec import bitstream
+
+    header = bitstream.Header(
+        model_name="m", config_hash="0" * 16, weights_hash="0" * 16, source_sample_rate=16000,
+        source_channels=1, source_num_samples=640, sample_rate=16000, hop_length=320,
+        num_samples=640, num_frames=2, num_stages=1, cardinality=8, levels=(2, 4),
+        num_emotion_digits=1, bits_per_token=3, encoder="test",
+        window=bitstream.WindowParams(frames=500, context_frames=0, decoder_context_frames=0))
+    path = tmp_path / "a.affc"
+    bitstream.write(path, header, [[1, 7]])
+    for args in (["--help"], ["info", str(path)], ["encode"], ["manifest", "--help"]):
+        code = ("import sys; from affectcodec.cli import main\n"
+                "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+                "sys.exit(3 if 'torch' in sys.modules else 0)")
+        run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        assert run.returncode == 0, (args, run.stderr[-500:])

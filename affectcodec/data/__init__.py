@@ -1,9 +1,35 @@
 """Manifests, corpus manifest builders, label maps and datasets (see ARCHITECTURE.md)."""
 
-from affectcodec.data.corpora import BUILDERS, build_manifest
-from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate, load_audio
-from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
-from affectcodec.data.manifest import Manifest, ManifestEntry, ManifestError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Loaded on first use (PEP 562), as in the top-level package: the manifest and corpus modules
+# need no torch, and the command line builds its parsers from them.
+_LAZY = {"BUILDERS": "corpora", "build_manifest": "corpora", "RandomCropDataset": "dataset",
+         "UtteranceDataset": "dataset", "collate": "dataset", "load_audio": "dataset",
+         "NEMO_EMOTIONS": "labels", "LabelMap": "labels", "Manifest": "manifest",
+         "ManifestEntry": "manifest", "ManifestError": "manifest"}
+
+if TYPE_CHECKING:
+    from affectcodec.data.corpora import BUILDERS, build_manifest
+    from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate, load_audio
+    from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
+    from affectcodec.data.manifest import Manifest, ManifestEntry, ManifestError
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["BUILDERS", "NEMO_EMOTIONS", "LabelMap", "Manifest", "ManifestEntry", "ManifestError",
            "RandomCropDataset", "UtteranceDataset", "build_manifest", "collate", "load_audio"]
