@@ -44,6 +44,14 @@ FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 65536
 #: Upper bound of stages per file (a sanity bound, far above any model).
 MAX_STAGES = 64
+#: Widest token the writer packs (``pack_tokens``); the reader refuses wider cardinalities.
+MAX_TOKEN_BITS = 32
+#: Longest signal a header may describe, in samples (about 2 years at 16 kHz). The payload's
+#: own size bounds real files far below; this keeps every derived count a small integer.
+MAX_SAMPLES = 1 << 40
+#: The header is JSON of depth 2 (the window object, the level list); deeper is refused
+#: before parsing, so no nesting can exhaust the parser's recursion.
+MAX_HEADER_DEPTH = 4
 SUFFIX = ".affc"
 _PREFIX = struct.Struct(">4sBI")
 
@@ -226,6 +234,39 @@ _DERIVED = ("frame_rate", "kbps")
 _WINDOW_FIELDS = ("frames", "context_frames", "decoder_context_frames")
 
 
+#: Range of every integer field (``num_stages`` and the level layout are checked apart).
+_INT_RANGES = {
+    "source_sample_rate": (1, MAX_SAMPLE_RATE), "sample_rate": (1, MAX_SAMPLE_RATE),
+    "source_channels": (1, 1 << 16), "source_num_samples": (1, MAX_SAMPLES),
+    "num_samples": (1, MAX_SAMPLES), "hop_length": (1, MAX_SAMPLE_RATE),
+    "num_frames": (1, MAX_SAMPLES), "cardinality": (1, 1 << MAX_TOKEN_BITS),
+    "bits_per_token": (1, MAX_TOKEN_BITS), "num_emotion_digits": (0, MAX_TOKEN_BITS),
+}
+_WINDOW_MAX = MAX_SAMPLES
+
+
+def _json_depth(blob: bytes) -> int:
+    """Deepest nesting of ``[``/``{`` in JSON text, outside strings (a linear scan)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in blob:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -247,26 +288,23 @@ def header_from_json(obj: Any) -> Header:
             raise BitstreamError(f"header is missing the field {name!r}")
     for name in _INT_FIELDS:
         if not _is_int(obj[name]):
-            raise BitstreamError(f"header field {name!r} must be an integer, got {obj[name]!r}")
+            raise BitstreamError(f"header field {name!r} must be an integer, got {str(obj[name])[:40]!r}")
     for name in _STR_FIELDS:
         if not isinstance(obj[name], str) or len(obj[name]) > 256:
             raise BitstreamError(f"header field {name!r} must be a string (<= 256 characters)")
-    for name in ("source_sample_rate", "source_channels", "source_num_samples", "sample_rate",
-                 "hop_length", "num_samples", "num_frames", "cardinality", "bits_per_token"):
-        if obj[name] < 1:
-            raise BitstreamError(f"header field {name!r} must be >= 1, got {obj[name]}")
-    for name in ("source_sample_rate", "sample_rate"):
-        if obj[name] > MAX_SAMPLE_RATE:
-            raise BitstreamError(f"header field {name!r} must be <= {MAX_SAMPLE_RATE} Hz, "
-                                 f"got {obj[name]}")
+    for name, (low, high) in _INT_RANGES.items():
+        if not low <= obj[name] <= high:
+            raise BitstreamError(f"header field {name!r} must be in {low}..{high}, got {obj[name]}")
     if not 1 <= obj["num_stages"] <= MAX_STAGES:
         raise BitstreamError(f"header field 'num_stages' must be in 1..{MAX_STAGES}, "
                              f"got {obj['num_stages']}")
     levels = obj["levels"]
     if levels is not None:
-        if not isinstance(levels, list) or not levels or not all(_is_int(x) and x >= 2 for x in levels):
-            raise BitstreamError(f"header field 'levels' must be null or a list of integers >= 2, "
-                                 f"got {levels!r}")
+        # each level >= 2 and their product <= 2**32: at most 32 of them, each <= the cardinality
+        if not isinstance(levels, list) or not 1 <= len(levels) <= MAX_TOKEN_BITS \
+                or not all(_is_int(x) and 2 <= x <= obj["cardinality"] for x in levels):
+            raise BitstreamError(f"header field 'levels' must be null or a list of 1..{MAX_TOKEN_BITS} "
+                                 f"integers in 2..cardinality, got {str(levels)[:80]}")
         if math.prod(levels) != obj["cardinality"]:
             raise BitstreamError(f"header levels {levels} do not multiply to cardinality "
                                  f"{obj['cardinality']}")
@@ -284,8 +322,10 @@ def header_from_json(obj: Any) -> Header:
     window = obj["window"]
     if not isinstance(window, dict) or set(window) != set(_WINDOW_FIELDS):
         raise BitstreamError(f"header field 'window' must be an object with {list(_WINDOW_FIELDS)}")
-    if not all(_is_int(window[k]) and window[k] >= 0 for k in _WINDOW_FIELDS) or window["frames"] < 1:
-        raise BitstreamError(f"header window values must be integers (frames >= 1), got {window}")
+    if not all(_is_int(window[k]) and 0 <= window[k] <= _WINDOW_MAX for k in _WINDOW_FIELDS) \
+            or window["frames"] < 1:
+        raise BitstreamError(f"header window values must be integers in 0..{_WINDOW_MAX} "
+                             f"(frames >= 1), got {window}")
     header = Header(levels=levels, window=WindowParams(**window),
                     **{k: obj[k] for k in _INT_FIELDS + _STR_FIELDS})
     for name in _DERIVED:  # optional, informational; if present they must agree
@@ -367,10 +407,12 @@ def _read_validated(f: BinaryIO) -> tuple[Header, np.ndarray]:
     if not 2 <= hlen <= MAX_HEADER_BYTES:
         raise BitstreamError(f"header length {hlen} is outside 2..{MAX_HEADER_BYTES} (corrupt file)")
     blob = _read_exact(f, hlen, "the header")
+    if _json_depth(blob) > MAX_HEADER_DEPTH:
+        raise BitstreamError(f"header JSON is nested deeper than {MAX_HEADER_DEPTH} levels")
     try:
         obj = json.loads(blob.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BitstreamError(f"header is not valid UTF-8 JSON ({exc})") from exc
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: also integers of > 4300 digits
+        raise BitstreamError(f"header is not valid UTF-8 JSON ({str(exc)[:120]})") from None
     header = header_from_json(obj)
     count = header.num_frames * header.num_stages
     payload = _read_exact(f, packed_size(count, header.bits_per_token), "the token payload")

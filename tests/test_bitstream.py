@@ -140,7 +140,16 @@ def test_corrupt_files_raise_one_error_type(good, mutate, match):
      "window values"),
     (lambda h: h.update(kbps=9.0), "'kbps' is 9.0"),
     (lambda h: h.update(num_stages=0), "'num_stages' must be in 1..64"),
-    (lambda h: h.update(sample_rate=0), "'sample_rate' must be >= 1"),
+    (lambda h: h.update(sample_rate=0), "'sample_rate' must be in 1..384000"),
+    (lambda h: h.update(source_sample_rate=384_001), "'source_sample_rate' must be in 1..384000"),
+    (lambda h: h.update(num_samples=2 ** 41, num_frames=2 ** 41 // 320), "'num_samples' must be in"),
+    (lambda h: h.update(cardinality=2 ** 40, levels=[2 ** 20, 2 ** 20], bits_per_token=40),
+     "'cardinality' must be in 1..4294967296"),
+    (lambda h: h.update(levels=[2] * 40), "'levels' must be null or a list of 1..32"),
+    (lambda h: h.update(levels=[15, 10 ** 4000]), "'levels' must be null or a list"),
+    (lambda h: h.update(window={"frames": 10 ** 30, "context_frames": 1, "decoder_context_frames": 1}),
+     "window values"),
+    (lambda h: h.update(num_emotion_digits=-1), "'num_emotion_digits' must be in 0..32"),
 ])
 def test_bad_header_fields(good, edit, match):
     prefix, header, payload = parts(good)
@@ -155,6 +164,41 @@ def test_header_that_is_not_json(good):
         bs.from_bytes(rebuild(prefix, b"\xff{not json", payload))
     with pytest.raises(BitstreamError, match="must be a JSON object"):
         bs.from_bytes(rebuild(prefix, b"[1, 2]", payload))
+
+
+@pytest.mark.parametrize("blob,match", [
+    (b"[" * 30_000 + b"]" * 30_000, "nested deeper than 4"),          # RecursionError before
+    (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "nested deeper than 4"),
+    (b'{"num_frames":' + b"9" * 5000 + b"}", "not valid UTF-8 JSON"),  # int() digit limit
+    (b'{"model_name":"[[[[[[[[[[\\"]]]]]]"}', "missing the field"),  # brackets inside a string
+])
+def test_hostile_header_json_is_one_error(good, blob, match):
+    prefix, _, payload = parts(good)
+    with pytest.raises(BitstreamError, match=match):
+        bs.from_bytes(rebuild(prefix, blob, payload))
+
+
+def test_a_claimed_payload_is_not_allocated_before_it_is_read(good):
+    # 10^9 frames, a 1.5 GB payload claimed: the reader used to ask for it in one read
+    prefix, header, payload = parts(good)
+    header.update(num_samples=10 ** 9 * 320, num_frames=10 ** 9)
+    header.update(source_num_samples=header["num_samples"])
+    header.pop("kbps", None), header.pop("frame_rate", None)
+    with pytest.raises(BitstreamError, match="truncated file: the token payload"):
+        bs.from_bytes(rebuild(prefix, header, payload))
+
+
+def test_the_reader_refuses_what_the_writer_refuses(good):
+    _, header, _ = parts(good)
+    for edit in ({"cardinality": 2 ** 33, "levels": [2 ** 17, 2 ** 16], "bits_per_token": 33},
+                 {"sample_rate": 10 ** 6}):
+        obj = {**header, **edit}
+        obj.pop("kbps", None), obj.pop("frame_rate", None)
+        with pytest.raises(BitstreamError):
+            bs.header_from_json(obj)
+    # and the writer itself cannot pack wider tokens
+    with pytest.raises(BitstreamError, match="1..32"):
+        bs.pack_tokens(np.zeros(3, dtype=np.int64), 33)
 
 
 def test_token_beyond_cardinality_with_a_valid_crc(good):

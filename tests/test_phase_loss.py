@@ -43,3 +43,11 @@ def test_gradient_is_finite_on_silence_and_reaches_the_output():
     fake = (harmonic(100.0).repeat(2, 1, 1)).requires_grad_()
     loss(fake, real).backward()
     assert fake.grad[0].abs().sum() > 0
+
+
+def test_the_absolute_term_sees_the_offset_that_the_derivatives_forgive():
+    real, shifted = harmonic(130.0), harmonic(130.0, phase=1.3)
+    relative = PhaseDerivativeLoss()(shifted, real).item()
+    absolute = PhaseDerivativeLoss(absolute=1.0)(shifted, real).item()
+    assert absolute > relative + 0.1
+    assert PhaseDerivativeLoss(absolute=1.0)(real, real).item() < 0.02

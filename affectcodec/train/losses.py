@@ -88,36 +88,53 @@ class PhaseDerivativeLoss(torch.nn.Module):
     phase is arbitrary, do not count. Computed on the STFT of the output waveform, so what is
     scored is the phase the listener gets, after overlap-add.
 
+    APNet's third term, the instantaneous (absolute) phase, can be added with ``absolute``:
+    it is learnable only when the encoder sees the phase (``encoder_phase``), and then it tells
+    the decoder where each harmonic's cycle stands, which the derivatives leave open.
+
     Args:
-        n_ffts: STFT sizes, one term pair per size.
+        n_ffts: STFT sizes, one set of terms per size.
         hops: STFT hops, as many as ``n_ffts``.
+        absolute: weight of the absolute-phase term relative to each derivative term.
     """
 
-    def __init__(self, n_ffts: tuple[int, ...] = (640,), hops: tuple[int, ...] = (160,)):
+    def __init__(self, n_ffts: tuple[int, ...] = (640,), hops: tuple[int, ...] = (160,),
+                 absolute: float = 0.0):
         super().__init__()
         if len(n_ffts) != len(hops) or not n_ffts:
             raise ValueError(f"n_ffts {n_ffts} and hops {hops} must be non-empty, of one length")
+        if absolute < 0:
+            raise ValueError(f"absolute must be >= 0, got {absolute}")
         self.resolutions = [(int(n), int(h)) for n, h in zip(n_ffts, hops)]
+        self.absolute = float(absolute)
 
     @staticmethod
-    def _term(fake: Tensor, real: Tensor, dim: int) -> Tensor:
-        n = fake.shape[dim]
-        head, tail = (lambda x: x.narrow(dim, 1, n - 1)), (lambda x: x.narrow(dim, 0, n - 1))
-        z_fake = head(fake) * tail(fake).conj()
-        z_real = head(real) * tail(real).conj()
+    def _term(fake: Tensor, real: Tensor, dim: int | None) -> Tensor:
+        """The derivative along ``dim`` (None: the phase itself)."""
+        if dim is None:
+            z_fake, z_real = fake, real
+        else:
+            n = fake.shape[dim]
+            head, tail = (lambda x: x.narrow(dim, 1, n - 1)), (lambda x: x.narrow(dim, 0, n - 1))
+            z_fake = head(fake) * tail(fake).conj()
+            z_real = head(real) * tail(real).conj()
+        # |z_real| is |S|^2 for the phase itself; the derivatives' are products of two bins
         weight = z_real.abs().sqrt()
         # cos of the angle between the two products; eps keeps the output side finite at 0.
         cos = (z_fake * z_real.conj()).real / (z_fake.abs() * z_real.abs() + 1e-9)
         return ((1.0 - cos) * weight).sum() / weight.sum().clamp_min(1e-9)
 
     def forward(self, fake: Tensor, real: Tensor) -> Tensor:
-        """``fake``, ``real``: float [B, 1, N] -> scalar: mean over resolutions of both terms."""
+        """``fake``, ``real``: float [B, 1, N] -> scalar: over resolutions, the mean of the two
+        derivative terms plus ``absolute / 2`` times the absolute term."""
         total = fake.new_zeros(())
         for n_fft, hop in self.resolutions:
             window = torch.hann_window(n_fft, device=fake.device)
             spec = [torch.stft(x.float().flatten(0, 1), n_fft, hop, window=window,
                                return_complex=True) for x in (fake, real.detach())]
             total = total + self._term(*spec, dim=-1) + self._term(*spec, dim=-2)
+            if self.absolute:
+                total = total + self.absolute * self._term(*spec, dim=None)
         return total / (2 * len(self.resolutions))
 
 
