@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -183,14 +184,20 @@ class AudioInfo:
 
 
 def _open(path: Path) -> sf.SoundFile:
-    if not path.exists():
-        raise AudioFileError("no such file")
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise AudioFileError("no such file") from None
+    if stat.S_ISDIR(mode):
         raise AudioFileError("is a folder, not an audio file")
+    if not stat.S_ISREG(mode):  # a FIFO or a device would be read forever
+        raise AudioFileError("not a regular file (a pipe, device or socket)")
     if path.stat().st_size == 0:
         raise AudioFileError("empty file (0 bytes)")
     try:
-        return sf.SoundFile(str(path))
+        # bytes: libsndfile takes the OS's name as is; soundfile would encode a str strictly
+        # and fail on names that are not valid UTF-8
+        return sf.SoundFile(os.fsencode(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         reason = str(exc).split(":")[-1].strip().rstrip(".") or "unknown format"
         raise AudioFileError(f"not a readable audio file ({reason})") from exc
@@ -339,7 +346,7 @@ class AudioWriter:
         self.clipped = 0
         self.peak = 0.0
         self.written = 0
-        self._file = sf.SoundFile(str(path), mode="w", samplerate=int(sample_rate), channels=1,
+        self._file = sf.SoundFile(os.fsencode(path), mode="w", samplerate=int(sample_rate), channels=1,
                                   format=format, subtype=subtype)
 
     def write(self, block: Tensor) -> None:

@@ -8,6 +8,7 @@ failures go through :func:`fatal`: one line ``affectcodec: error: ...`` on stder
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -54,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         fatal(str(exc))
     except KeyboardInterrupt:
         fatal("interrupted")
+    except BrokenPipeError:
+        # the reader of our output went away (`affectcodec info x.affc | head`): say nothing more
+        # (Python would print a traceback at exit while flushing stdout)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -308,3 +308,28 @@ def test_encode_and_decode_default_to_the_shipped_model(tmp_path):
     decoded = cli("decode", tmp_path / "a.affc", "-o", tmp_path / "b.wav", env=env)
     assert decoded.returncode == 0, decoded.stderr
     assert sf.info(str(tmp_path / "b.wav")).frames == int(0.7 * 16000)
+
+
+def test_any_file_name_works_and_pipes_are_refused_at_once(tmp_path, models, nemo):
+    # names the OS allows but that are not UTF-8 (soundfile encoded str names strictly, and one
+    # such file aborted the whole folder with a traceback); a FIFO used to be read forever
+    speech = sorted((nemo / "audio").glob("EB0_anger_*.flac"))[0]
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    odd = os.fsdecode(b"caf\xe9 \xff.flac")  # Latin-1 bytes: invalid UTF-8
+    shutil.copy(speech, inputs / odd)
+    shutil.copy(speech, inputs / "plain.flac")
+    (inputs / os.fsdecode(b"junk\xfe.wav")).write_bytes(os.urandom(2000))
+    os.mkfifo(inputs / "pipe.wav")
+    enc = cli("encode", inputs, "-o", tmp_path / "tokens", "--model", models["a"])
+    assert enc.returncode == 1
+    lines = error_lines(enc)
+    assert len(lines) == 1 and "junk" in lines[0] and "not a readable audio file" in lines[0], lines
+    assert sorted(os.listdir(tmp_path / "tokens")) == sorted([odd.replace(".flac", ".affc"), "plain.affc"])
+    dec = cli("decode", tmp_path / "tokens", "-o", tmp_path / "audio", "--model", models["a"])
+    assert dec.returncode == 0, dec.stderr
+    assert len(sf.read(os.fsencode(tmp_path / "audio" / odd.replace(".flac", ".wav")))[0]) > 0
+    proc = start("encode", inputs / "pipe.wav", "-o", tmp_path / "p", "--model", models["a"])
+    out, err = proc.communicate(timeout=60)  # not a hang
+    assert proc.returncode == 1 and "not a regular file" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "p").exists() or not os.listdir(tmp_path / "p")
