@@ -3,6 +3,7 @@ write, streaming resampling) for the command line and long recordings."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -183,6 +184,25 @@ class AudioInfo:
         return self.num_samples / self.sample_rate
 
 
+@contextlib.contextmanager
+def _quiet_c_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (libmpg123 prints its parser's warnings there, bypassing
+    Python) while libsndfile opens a file; the failure, if any, is reported as one line."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _open(path: Path) -> sf.SoundFile:
     try:
         mode = path.stat().st_mode
@@ -197,9 +217,12 @@ def _open(path: Path) -> sf.SoundFile:
     try:
         # bytes: libsndfile takes the OS's name as is; soundfile would encode a str strictly
         # and fail on names that are not valid UTF-8
-        return sf.SoundFile(os.fsencode(path))
+        with _quiet_c_stderr():
+            return sf.SoundFile(os.fsencode(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         reason = str(exc).split(":")[-1].strip().rstrip(".") or "unknown format"
+        if "does not exist" in reason:  # libsndfile's words for data no decoder accepts
+            reason = "unrecognised or corrupt data"
         raise AudioFileError(f"not a readable audio file ({reason})") from exc
 
 

@@ -315,6 +315,13 @@ def header_from_json(obj: Any) -> Header:
     if obj["bits_per_token"] != bits_for(obj["cardinality"]):
         raise BitstreamError(f"header bits_per_token {obj['bits_per_token']} does not match "
                              f"cardinality {obj['cardinality']} (needs {bits_for(obj['cardinality'])})")
+    # ceil(source_num_samples * sample_rate / source_sample_rate) (audio.resampled_length): the
+    # decoder writes source_num_samples samples, so a larger claim would be padded with silence
+    expected = -(-obj["source_num_samples"] * obj["sample_rate"] // obj["source_sample_rate"])
+    if obj["num_samples"] != expected:
+        raise BitstreamError(f"header num_samples {obj['num_samples']} does not match "
+                             f"source_num_samples {obj['source_num_samples']} at "
+                             f"{obj['source_sample_rate']} Hz ({expected} at {obj['sample_rate']} Hz)")
     frames = max(1, -(-obj["num_samples"] // obj["hop_length"]))
     if obj["num_frames"] != frames:
         raise BitstreamError(f"header num_frames {obj['num_frames']} does not match num_samples "

@@ -30,6 +30,7 @@ from torch import Tensor
 from affectcodec.bitstream import WindowParams
 from affectcodec.codec import AffectCodec
 from affectcodec.codes import Codes
+from affectcodec.limits import MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS
 
 #: Default window: 10 s of audio (500 frames at 50 Hz). Peak memory grows with it (about 27 MB
 #: per second of window for the default model, on top of ~0.7 GB for torch and the model; 20 s
@@ -47,23 +48,32 @@ def window_layout(codec: AffectCodec, window_seconds: float = DEFAULT_WINDOW_SEC
     """The window layout for ``codec``: ``window_seconds`` per window, contexts from the model.
 
     Raises:
-        ValueError: a window shorter than one frame.
+        ValueError: a window outside :data:`~affectcodec.limits.MIN_WINDOW_SECONDS` ..
+            :data:`~affectcodec.limits.MAX_WINDOW_SECONDS`.
     """
-    frames = int(round(window_seconds * codec.frame_rate))
-    if frames < 1:
-        raise ValueError(f"window must be at least one frame ({1 / codec.frame_rate:g} s), "
+    if not MIN_WINDOW_SECONDS <= window_seconds <= MAX_WINDOW_SECONDS:  # also refuses NaN
+        raise ValueError(f"window must be {MIN_WINDOW_SECONDS:g}..{MAX_WINDOW_SECONDS:g} s, "
                          f"got {window_seconds:g} s")
+    frames = int(round(window_seconds * codec.frame_rate))
     return WindowParams(frames=frames, context_frames=math.ceil(codec.receptive_field / codec.hop_length),
                         decoder_context_frames=decoder_context_frames(codec))
 
 
 def check_layout(codec: AffectCodec, layout: WindowParams) -> None:
-    """Raise ValueError if a layout's contexts are shorter than ``codec`` needs."""
-    need = window_layout(codec, layout.frames / codec.frame_rate)
-    if layout.context_frames < need.context_frames or \
-            layout.decoder_context_frames < need.decoder_context_frames:
+    """Raise ValueError unless a layout (e.g. from a file's header) is one ``codec`` writes.
+
+    The window must be within the window bounds and its contexts exactly the model's: a header
+    sizes the decode's work, so a 1-frame window or a huge context would make it quadratic.
+    """
+    seconds = layout.frames / codec.frame_rate
+    if not MIN_WINDOW_SECONDS <= seconds <= MAX_WINDOW_SECONDS:
+        raise ValueError(f"window of {layout.frames} frames ({seconds:g} s) is outside "
+                         f"{MIN_WINDOW_SECONDS:g}..{MAX_WINDOW_SECONDS:g} s")
+    need = window_layout(codec, seconds)
+    if (layout.context_frames, layout.decoder_context_frames) != \
+            (need.context_frames, need.decoder_context_frames):
         raise ValueError(f"window contexts ({layout.context_frames}, {layout.decoder_context_frames})"
-                         f" frames are shorter than this model needs ({need.context_frames}, "
+                         f" frames are not this model's ({need.context_frames}, "
                          f"{need.decoder_context_frames})")
 
 
@@ -152,6 +162,7 @@ def decode_windows(codec: AffectCodec, codes: Codes, layout: WindowParams) -> It
         raise ValueError("decode_windows takes one item (tokens [1, K, T])")
     hop, total = codec.hop_length, int(codes.lengths[0])
     frames = codes.tokens.shape[-1]
+    check_layout(codec, layout)
     context = max(layout.decoder_context_frames, decoder_context_frames(codec))
     # The decoder's look-ahead is a property of the model, not of the file: each window is
     # decoded with that many frames of right context, whose own samples are dropped.

@@ -23,7 +23,9 @@ def make_header(levels=(2, 2, 2, 4, 4, 4, 4, 4, 4), cardinality=None, stages=2, 
                 hop=320, **overrides) -> Header:
     cardinality = cardinality or math.prod(levels)
     fields = dict(model_name="m", config_hash="0123456789abcdef", weights_hash="fedcba9876543210",
-                  source_sample_rate=44100, source_channels=2, source_num_samples=frames * 882,
+                  source_sample_rate=44100, source_channels=2,
+                  # ceil(source * 16000 / 44100) == num_samples, as the writer computes it
+                  source_num_samples=(frames * hop - 7) * 44100 // 16000,
                   sample_rate=16000, hop_length=hop, num_samples=frames * hop - 7,
                   num_frames=frames, num_stages=stages, cardinality=cardinality,
                   levels=tuple(levels) if levels else None,
@@ -150,6 +152,8 @@ def test_corrupt_files_raise_one_error_type(good, mutate, match):
     (lambda h: h.update(window={"frames": 10 ** 30, "context_frames": 1, "decoder_context_frames": 1}),
      "window values"),
     (lambda h: h.update(num_emotion_digits=-1), "'num_emotion_digits' must be in 0..32"),
+    # 2 x 10^8 source samples claimed for 7 frames: the decoder padded its output to the claim
+    (lambda h: h.update(source_num_samples=2 * 10 ** 8), "num_samples .* does not match source"),
 ])
 def test_bad_header_fields(good, edit, match):
     prefix, header, payload = parts(good)
@@ -181,7 +185,7 @@ def test_hostile_header_json_is_one_error(good, blob, match):
 def test_a_claimed_payload_is_not_allocated_before_it_is_read(good):
     # 10^9 frames, a 1.5 GB payload claimed: the reader used to ask for it in one read
     prefix, header, payload = parts(good)
-    header.update(num_samples=10 ** 9 * 320, num_frames=10 ** 9)
+    header.update(num_samples=10 ** 9 * 320, num_frames=10 ** 9, source_sample_rate=16000)
     header.update(source_num_samples=header["num_samples"])
     header.pop("kbps", None), header.pop("frame_rate", None)
     with pytest.raises(BitstreamError, match="truncated file: the token payload"):

@@ -333,3 +333,21 @@ def test_any_file_name_works_and_pipes_are_refused_at_once(tmp_path, models, nem
     out, err = proc.communicate(timeout=60)  # not a hang
     assert proc.returncode == 1 and "not a regular file" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "p").exists() or not os.listdir(tmp_path / "p")
+
+
+def test_messages_say_what_happened_in_one_line_before_any_work(tmp_path, models, nemo):
+    speech = sorted((nemo / "audio").glob("EB0_anger_*.flac"))[0]
+    noise = tmp_path / "random.mp3"  # libmpg123 printed its parser's warnings on stderr
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    run = cli("encode", noise, "-o", tmp_path / "o1", "--model", models["a"])
+    assert run.returncode == 1 and error_lines(run) == [
+        f"affectcodec: error: {noise}: not a readable audio file (unrecognised or corrupt data)"]
+    blocker = tmp_path / "a_file"  # -o names a file: refused at once, nothing encoded
+    blocker.write_text("x")
+    run = cli("encode", speech, "-o", blocker, "--model", models["a"])
+    assert run.returncode == 1 and len(error_lines(run)) == 1
+    assert "is a file" in run.stderr and blocker.read_text() == "x"
+    for value in ("inf", "nan", "0.01", "1e9"):
+        run = cli("encode", speech, "-o", tmp_path / "o2", "--window", value, "--model", models["a"])
+        assert run.returncode == 2 and "--window: must be 1..3600 seconds" in run.stderr
+    assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()

@@ -119,9 +119,25 @@ def test_the_same_file_gives_identical_bytes_with_1_and_2_threads(tmp_path, nemo
     assert blobs[0] == blobs[1] == blobs[2]
 
 
-def test_window_must_hold_a_frame():
-    with pytest.raises(ValueError, match="at least one frame"):
-        window_layout(tiny_codec(), 0.001)
+@pytest.mark.parametrize("seconds", [0.001, 0.5, 3601.0, float("inf"), float("nan")])
+def test_window_length_is_bounded(seconds):
+    with pytest.raises(ValueError, match="window must be 1..3600 s"):
+        window_layout(tiny_codec(), seconds)
+
+
+def test_a_header_layout_other_than_the_models_is_refused():
+    # a header's window sizes the decode: 1-frame windows or a huge context made it quadratic
+    from dataclasses import replace
+
+    from affectcodec.windows import check_layout
+
+    codec = tiny_codec()
+    good = window_layout(codec, 10.0)
+    check_layout(codec, good)
+    for bad in (replace(good, frames=1), replace(good, frames=10 ** 9),
+                replace(good, decoder_context_frames=10 ** 6), replace(good, context_frames=0)):
+        with pytest.raises(ValueError, match="window"):
+            check_layout(codec, bad)
 
 
 def test_deterministic_mode_makes_latents_bit_identical_across_threads(nemo):

@@ -63,13 +63,16 @@ def add_common(parser: argparse.ArgumentParser, *, output_help: str, model_help:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
-def positive_seconds(text: str) -> float:
+def window_seconds(text: str) -> float:
+    from affectcodec.limits import MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if not MIN_WINDOW_SECONDS <= value <= MAX_WINDOW_SECONDS:  # refuses inf and nan too
+        raise argparse.ArgumentTypeError(f"must be {MIN_WINDOW_SECONDS:g}..{MAX_WINDOW_SECONDS:g} "
+                                         f"seconds, got {text}")
     return value
 
 
@@ -166,6 +169,12 @@ def plan_outputs(inputs: list[tuple[Path, Path | None]], output: str | None, suf
         seen[key] = job.src
         if key == job.src.resolve():
             raise CLIError(f"{job.src}: the output would overwrite the input itself")
+    for job in jobs:  # a file where a folder must be: say so now, not after the work
+        parent = next((p for p in job.dst.parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise CLIError(f"{parent} is a file, so {job.dst} cannot be written; give -o a folder")
+        if job.dst.is_dir():
+            raise CLIError(f"{job.dst} is a folder; it cannot be overwritten by an output file")
     existing = [job.dst for job in jobs if job.dst.exists()]
     if existing and not force:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""

@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--kbps", type=float, default=None,
                         help="bitrate in kbit/s: 1.5, 3 or 6 for the default model "
                              "(default: the model's highest)")
-    parser.add_argument("--window", type=common.positive_seconds, default=None, metavar="SECONDS",
+    parser.add_argument("--window", type=common.window_seconds, default=None, metavar="SECONDS",
                         help="window for long files (memory use; tokens do not depend on it; "
                              "default 10)")
     parser.set_defaults(func=run)

@@ -21,7 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                                  "default model)", output_required=True)
     parser.add_argument("--kbps", type=float, default=None,
                         help="bitrate in kbit/s (default: the model's highest)")
-    parser.add_argument("--window", type=common.positive_seconds, default=None, metavar="SECONDS",
+    parser.add_argument("--window", type=common.window_seconds, default=None, metavar="SECONDS",
                         help="window for long files (default 10)")
     add_output_options(parser)
     parser.set_defaults(func=run)
