@@ -18,6 +18,7 @@ folder and renamed into place, so an interrupted or failed run leaves no partial
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -73,6 +74,28 @@ class EncodeStats:
     peak: float = 0.0
 
 
+def _remove_stale_parts(path: Path) -> None:
+    """Delete the temporary files of ``path`` left by killed writers (``kill -9`` runs no
+    cleanup): each name carries its writer's process id, and only dead writers' files go."""
+    prefix = f".{path.name}."
+    for part in path.parent.glob(glob.escape(prefix) + "*.part"):
+        pid = part.name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            part.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # someone else's process, or not a pid at all
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """A temporary path beside ``path`` that is renamed to ``path`` if the block succeeds.
@@ -92,7 +115,8 @@ def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
         created.append(parent)
         parent = parent.parent
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    _remove_stale_parts(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".part")
     os.close(fd)
     try:
         yield Path(tmp)

@@ -351,3 +351,33 @@ def test_messages_say_what_happened_in_one_line_before_any_work(tmp_path, models
         run = cli("encode", speech, "-o", tmp_path / "o2", "--window", value, "--model", models["a"])
         assert run.returncode == 2 and "--window: must be 1..3600 seconds" in run.stderr
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
+
+
+def test_an_interrupted_folder_encode_resumes_to_the_same_bytes(tmp_path, models, nemo):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for src in sorted((nemo / "audio").glob("EB0_sadness_*.flac"))[:3]:
+        shutil.copy(src, inputs / src.name)
+    clean = cli("encode", inputs, "-o", tmp_path / "clean", "--model", models["a"])
+    assert clean.returncode == 0, clean.stderr
+    names = files_under(tmp_path / "clean")
+    # an interrupted run: one output done, one missing, and the temporary file a kill -9 left
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(tmp_path / "clean" / names[0], out / names[0])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # a pid now unused
+    stale = out / f".{names[1]}.{dead}.abc123.part"
+    stale.write_bytes(b"half")
+    again = cli("encode", inputs, "-o", out, "--model", models["a"])
+    assert again.returncode == 1 and "exists" in again.stderr  # without the flag: refused
+    resumed = cli("encode", inputs, "-o", out, "--model", models["a"], "--skip-existing")
+    assert resumed.returncode == 0, resumed.stderr
+    assert files_under(out) == names  # the stale .part is gone
+    for name in names:
+        assert (out / name).read_bytes() == (tmp_path / "clean" / name).read_bytes()
+    (out / names[2]).unlink()
+    other = cli("encode", inputs, "-o", out, "--model", models["a"], "--skip-existing", "--kbps", "1.5")
+    assert other.returncode == 1 and "another model, bitrate or window" in other.stderr
+    both = cli("encode", inputs, "-o", out, "--model", models["a"], "--skip-existing", "-f")
+    assert both.returncode == 1 and "contradict" in both.stderr

@@ -59,6 +59,9 @@ def add_common(parser: argparse.ArgumentParser, *, output_help: str, model_help:
     parser.add_argument("-o", "--output", metavar="OUT", help=output_help, required=output_required)
     parser.add_argument("--model", metavar="DIR", help=model_help)
     parser.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("--skip-existing", action="store_true",
+                        help="leave inputs whose output exists alone (resumes an interrupted run: "
+                             "an output file is written whole or not at all)")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -132,9 +135,11 @@ def find_inputs(paths: Iterable[str], extensions: frozenset[str], what: str
 
 
 def plan_outputs(inputs: list[tuple[Path, Path | None]], output: str | None, suffix: str,
-                 single_suffixes: frozenset[str], force: bool) -> list[Job]:
+                 single_suffixes: frozenset[str], force: bool,
+                 skip_existing: bool = False) -> list[Job]:
     """Output path of every input; refuses collisions, overwriting inputs, and (without
-    ``force``) existing outputs, before any work starts.
+    ``force``) existing outputs, before any work starts. With ``skip_existing`` existing
+    outputs are allowed; :func:`pending` then leaves their jobs out.
 
     Rules: without ``-o``, each output is written beside its input with ``suffix``. ``-o`` naming
     a file (its extension in ``single_suffixes``, and not an existing folder) takes exactly one
@@ -175,11 +180,21 @@ def plan_outputs(inputs: list[tuple[Path, Path | None]], output: str | None, suf
             raise CLIError(f"{parent} is a file, so {job.dst} cannot be written; give -o a folder")
         if job.dst.is_dir():
             raise CLIError(f"{job.dst} is a folder; it cannot be overwritten by an output file")
+    if force and skip_existing:
+        raise CLIError("-f and --skip-existing contradict each other; give one")
+    if skip_existing:
+        return jobs
     existing = [job.dst for job in jobs if job.dst.exists()]
     if existing and not force:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         raise CLIError(f"{existing[0]} exists{more}; use -f to overwrite")
     return jobs
+
+
+def pending(jobs: list[Job], skip_existing: bool) -> list[Job]:
+    """The jobs still to do: all, or with ``skip_existing`` those whose output does not exist
+    (outputs are renamed into place whole, so an existing one is complete)."""
+    return [job for job in jobs if not (skip_existing and job.dst.exists())]
 
 
 # ------------------------------------------------------------------------------ model

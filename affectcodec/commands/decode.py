@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     inputs, input_errors = common.find_inputs(args.inputs, frozenset({"affc"}), ".affc")
     jobs = common.plan_outputs(inputs, args.output, f".{args.format}", audio.AUDIO_EXTENSIONS,
-                               args.force)
+                               args.force, args.skip_existing)
+    jobs = common.pending(jobs, args.skip_existing)
     models = common.Models(args.device)
     if args.model is not None and jobs:
         models.get(args.model)  # fail before any work if the model cannot be loaded

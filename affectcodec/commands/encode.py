@@ -32,13 +32,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from affectcodec import audio, bitstream, files
-    from affectcodec.windows import DEFAULT_WINDOW_SECONDS
+    from affectcodec.windows import DEFAULT_WINDOW_SECONDS, window_layout
 
     inputs, input_errors = common.find_inputs(args.inputs, audio.AUDIO_EXTENSIONS, "audio")
-    jobs = common.plan_outputs(inputs, args.output, bitstream.SUFFIX, frozenset({"affc"}), args.force)
-    codec, identity, n_stages = common.model_and_stages(jobs, args.device, args.model, args.kbps)
+    jobs = common.plan_outputs(inputs, args.output, bitstream.SUFFIX, frozenset({"affc"}), args.force,
+                               args.skip_existing)
+    todo = common.pending(jobs, args.skip_existing)
+    codec, identity, n_stages = common.model_and_stages(todo or jobs, args.device, args.model,
+                                                        args.kbps)
     for message in input_errors:
         common.error(message)
+    if len(todo) < len(jobs):  # resuming: what is on disk must be what this run would write
+        window = window_layout(codec, args.window or DEFAULT_WINDOW_SECONDS)
+        for job in jobs:
+            if job not in todo:
+                check_resumed(job.dst, identity, n_stages, window)
+    jobs = todo
 
     def work(job: common.Job, progress) -> None:
         stats = files.EncodeStats()
@@ -51,6 +60,23 @@ def run(args: argparse.Namespace) -> int:
 
     return common.run_batch(jobs, work, total_seconds(job.src for job in jobs), args.quiet,
                             failures=len(input_errors))
+
+
+def check_resumed(path, identity, n_stages: int, window) -> None:
+    """Refuse to skip an existing ``.affc`` that another model, bitrate or window wrote."""
+    from affectcodec import bitstream
+
+    try:
+        header = bitstream.read_header(path)
+    except (bitstream.BitstreamError, OSError) as exc:
+        raise common.CLIError(f"{path} exists but cannot be resumed over ({common.describe(exc)}); "
+                              f"remove it or use -f") from None
+    mine = (identity.config_hash, identity.weights_hash, n_stages, window)
+    theirs = (header.config_hash, header.weights_hash, header.num_stages, header.window)
+    if mine != theirs:
+        raise common.CLIError(f"{path} was written with another model, bitrate or window than "
+                              f"this run's; --skip-existing would mix them (use -f, or the same "
+                              f"arguments)")
 
 
 def total_seconds(paths) -> float:

@@ -35,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     inputs, input_errors = common.find_inputs(args.inputs, audio.AUDIO_EXTENSIONS, "audio")
     jobs = common.plan_outputs(inputs, args.output, f".{args.format}", audio.AUDIO_EXTENSIONS,
-                               args.force)
+                               args.force, args.skip_existing)
+    jobs = common.pending(jobs, args.skip_existing)
     codec, identity, n_stages = common.model_and_stages(jobs, args.device, args.model, args.kbps)
     for message in input_errors:
         common.error(message)
