@@ -22,6 +22,7 @@ from affectcodec import audio
 from affectcodec.codes import Codes
 from affectcodec.emotion.teacher import build_teacher
 from affectcodec.interface import Codec
+from affectcodec.model_config import check_codec_config
 from affectcodec.nn import (
     Decoder,
     EmotionAdapter,
@@ -419,14 +420,20 @@ class AffectCodec(Codec, nn.Module):
         if meta.get("model_type") != MODEL_TYPE:
             raise CheckpointError(f"{directory}: model_type {meta.get('model_type')!r} is not {MODEL_TYPE!r}")
         config = dict(meta["config"])
+        try:
+            check_codec_config(config)  # bounds first: building allocates what the config asks
+        except ValueError as exc:
+            raise CheckpointError(f"{directory / CONFIG_FILE}: invalid config: {exc}") from None
         if meta["format_version"] == 1:
             # Version 1 predates the frame-rate generator and the exp-parametrised scales.
             config.setdefault("generator", "dac")
             config.setdefault("fsq_scale", "softplus")
         try:
             model = cls(**config)
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"{directory / CONFIG_FILE}: invalid config: {exc}") from exc
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(f"{directory / CONFIG_FILE}: invalid config: "
+                                  f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
+                                  ) from None
         weights = directory / WEIGHTS_FILE
         if not weights.is_file():
             raise CheckpointError(f"{directory}: no {WEIGHTS_FILE}")
@@ -449,6 +456,10 @@ class AffectCodec(Codec, nn.Module):
         return model.eval()
 
 
+#: Largest config.json read (the bundled ones are about 1.5 KB).
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def read_config(directory: Path) -> dict[str, Any]:
     """The parsed ``config.json`` of a model folder, with its format version checked."""
     path = directory / CONFIG_FILE
@@ -456,10 +467,14 @@ def read_config(directory: Path) -> dict[str, Any]:
         raise CheckpointError(f"{directory}: not a model folder (no such directory)")
     if not path.is_file():
         raise CheckpointError(f"{directory}: no {CONFIG_FILE}")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise CheckpointError(f"{path}: {path.stat().st_size} bytes, more than a config's "
+                              f"{MAX_CONFIG_BYTES}")
     try:
         meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path}: not valid JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, huge ints, deep nesting
+        raise CheckpointError(f"{path}: not valid JSON ({str(exc)[:120] or type(exc).__name__})"
+                              ) from None
     if not isinstance(meta, dict) or "config" not in meta or not isinstance(meta["config"], dict):
         raise CheckpointError(f"{path}: missing the 'config' object")
     version = meta.get("format_version")

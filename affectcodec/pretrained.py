@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from affectcodec.codec import AffectCodec, CheckpointError, read_config
+from affectcodec.model_config import is_bundled_name
 
 #: The bundled model that ``load()`` and the CLI use by default.
 DEFAULT_MODEL = "affectcodec-16k-small"
@@ -22,6 +23,15 @@ def checkpoints_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "checkpoints"
 
 
+def bundled_dir(name: str) -> Path | None:
+    """The bundled model folder called ``name``, or None. Only plain names count
+    (:data:`affectcodec.model_config.NAME_PATTERN`: no path, not ``..``)."""
+    if not is_bundled_name(name):
+        return None
+    path = checkpoints_dir() / name
+    return path if (path / "config.json").is_file() else None
+
+
 def resolve(name_or_path: str | os.PathLike | None = None) -> Path:
     """The model folder for a bundled model name, a folder path, or None (the default model)."""
     if name_or_path is None:
@@ -31,12 +41,12 @@ def resolve(name_or_path: str | os.PathLike | None = None) -> Path:
                 f"no bundled default model: {path} does not exist (is AFFECTCODEC_CHECKPOINTS "
                 f"pointing elsewhere?); pass a model folder")
         return path
+    bundled = bundled_dir(str(name_or_path))
+    if bundled is not None:  # a bundled name wins over a folder of the same name here
+        return bundled
     path = Path(name_or_path)
     if path.is_dir():
         return path
-    bundled = checkpoints_dir() / str(name_or_path)
-    if os.sep not in str(name_or_path) and bundled.is_dir():
-        return bundled
     available = sorted(p.name for p in checkpoints_dir().glob("*") if (p / "config.json").is_file()) \
         if checkpoints_dir().is_dir() else []
     raise CheckpointError(f"no model folder {str(name_or_path)!r} (bundled models: "

@@ -65,12 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def bundled_name(name: str) -> str | None:
-    """``name`` if a bundled model has it, else None (the default model)."""
-    from affectcodec.pretrained import checkpoints_dir
+    """``name`` if a bundled model has it, else None (the default model): a header's name never
+    reaches a folder outside ``checkpoints/`` (``..`` loaded the parent folder)."""
+    from affectcodec.pretrained import bundled_dir
 
-    if name and "/" not in name and "\\" not in name and (checkpoints_dir() / name).is_dir():
-        return name
-    return None
+    return name if bundled_dir(name) is not None else None
 
 
 def subtype(fmt: str) -> str:

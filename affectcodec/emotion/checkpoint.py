@@ -27,14 +27,14 @@ class EmotionCheckpointError(ValueError):
 
 def resolve_model_dir(name_or_path: str | os.PathLike) -> Path:
     """A model folder from a bundled name (a folder of ``checkpoints/``) or a path."""
-    from affectcodec.pretrained import checkpoints_dir
+    from affectcodec.pretrained import bundled_dir, checkpoints_dir
 
+    bundled = bundled_dir(str(name_or_path))
+    if bundled is not None:
+        return bundled
     path = Path(name_or_path)
     if path.is_dir():
         return path
-    bundled = checkpoints_dir() / str(name_or_path)
-    if bundled.is_dir():
-        return bundled
     raise EmotionCheckpointError(f"no emotion model folder {str(name_or_path)!r} (neither a folder "
                                  f"nor a bundled model in {checkpoints_dir()})")
 
