@@ -33,3 +33,17 @@ def test_tokenize_writes_complete_resumable_shards(tmp_path, nemo):
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0 and "(1 written now)" in again.stdout
     assert json.loads((out / "index.json").read_text())["complete"]
+    # Another run's arguments over the same folder are refused, not mixed in.
+    (out / "shard-00002.safetensors").unlink()
+    for change in (["--kbps", "1.5"], ["--shard-size", "3"], ["--shard-size", "1"]):
+        other = cmd[:-4] + (change + cmd[-2:] if change[0] == "--kbps" else cmd[-4:-2] + change)
+        assert len(other) == len(cmd)
+        run = subprocess.run(other, capture_output=True, text=True)
+        assert run.returncode == 1, (change, run.stderr[-800:])
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and ("another run" in lines[0] or "other utterances" in lines[0]
+                                    or "not a shard of this run" in lines[0]), (change, lines)
+    # A damaged shard is one line too, naming what to do.
+    (out / "shard-00000.safetensors").write_bytes(b"\x00" * 10)
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    assert run.returncode == 1 and "unreadable" in run.stderr and "remove it" in run.stderr

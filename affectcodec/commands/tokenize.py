@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     import lightning.pytorch as pl
     from torch.utils.data import DataLoader
 
+    from affectcodec import bitstream
     from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
     from affectcodec.data.manifest import Manifest
@@ -52,16 +53,17 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.manifest}: no utterances{f' in split {args.split!r}' if args.split else ''}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        n_shards, pending = plan_shards(utts, args.shard_size, out)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from exc
     meta = {"model": model_dir.name, "config_hash": codec.config_hash, "kbps": kbps,
             "num_stages": codec.stages_for(kbps), "cardinality": codec.cardinality,
             "levels": list(codec.quantizer.levels or []),
             "num_emotion_digits": codec.quantizer.num_emotion_digits, "sample_rate": codec.sample_rate,
             "hop_length": codec.hop_length, "manifest": str(Path(args.manifest).resolve()),
-            "split": args.split, "shard_size": args.shard_size}
+            "split": args.split, "shard_size": args.shard_size,
+            "weights_hash": bitstream.weights_hash(codec)}
+    try:
+        n_shards, pending = plan_shards(utts, args.shard_size, out, meta)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
     devices = int(args.devices) if args.devices.isdigit() else args.devices
     trainer = pl.Trainer(accelerator=args.accelerator, devices=devices, num_nodes=args.num_nodes,
                          strategy=args.strategy, logger=False, enable_checkpointing=False,

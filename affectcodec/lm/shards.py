@@ -57,12 +57,53 @@ class ShardDataset(Dataset):
                 "audio": [load_audio(u.audio)[0] for u in utts]}
 
 
-def plan_shards(utts: list[Utt], shard_size: int, out: Path) -> tuple[int, list[tuple[int, list[Utt]]]]:
-    """All shards of the corpus and those whose file is not written yet."""
+def plan_shards(utts: list[Utt], shard_size: int, out: Path, meta: dict[str, Any] | None = None
+                ) -> tuple[int, list[tuple[int, list[Utt]]]]:
+    """All shards of the corpus and those whose file is not written yet.
+
+    A shard already on disk is kept only if it belongs to this run: its run facts (``meta``:
+    model, weights, bitrate, shard size, ...) and its utterances must be this plan's, so a
+    resumed run with another ``--shard-size`` or ``--kbps`` cannot mix, drop or repeat
+    utterances. Shard files left by another run in ``out`` (beyond this plan) are refused too.
+
+    Raises:
+        ValueError: a bad shard size, or files in ``out`` that this run did not plan (one line).
+    """
     if shard_size < 1:
         raise ValueError("shard size must be >= 1")
     shards = [(j, utts[s : s + shard_size]) for j, s in enumerate(range(0, len(utts), shard_size))]
-    return len(shards), [(j, u) for j, u in shards if not (out / shard_name(j)).is_file()]
+    for extra in sorted(out.glob("shard-*.safetensors")):
+        if extra.name not in {shard_name(j) for j, _ in shards}:
+            raise ValueError(f"{extra} is not a shard of this run ({len(shards)} shards planned); "
+                             f"use an empty output folder")
+    pending = []
+    for j, planned in shards:
+        path = out / shard_name(j)
+        if not path.is_file():
+            pending.append((j, planned))
+            continue
+        try:
+            utterances, stored = read_shard_metadata(path)
+        except Exception as exc:  # safetensors has its own error types; any failure is one line
+            raise ValueError(f"{path} is unreadable ({str(exc)[:80] or type(exc).__name__}); "
+                             f"remove it to have it written again") from None
+        if meta is not None and stored != json.loads(json.dumps(meta)):
+            changed = sorted(k for k in set(stored) | set(meta) if stored.get(k) != meta.get(k))
+            raise ValueError(f"{path} was written by another run (differs in {', '.join(changed)}); "
+                             f"use the same arguments or an empty output folder")
+        if [u["path"] for u in utterances] != [u.path for u in planned]:
+            raise ValueError(f"{path} holds other utterances than this run plans for it; use the "
+                             f"same manifest, split and --shard-size, or an empty output folder")
+    return len(shards), pending
+
+
+def read_shard_metadata(path: str | os.PathLike) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """``(utterances, meta)`` of a shard, from its header alone (no tokens are read)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        md = f.metadata()
+    return json.loads(md["utterances"]), json.loads(md["meta"])
 
 
 def write_shard(path: Path, tokens: list[Tensor], utts: list[dict[str, str]], meta: dict[str, Any]) -> None:
