@@ -158,3 +158,20 @@ def test_deterministic_mode_makes_latents_bit_identical_across_threads(nemo):
     finally:
         torch.set_num_threads(before)
     assert torch.equal(latents[0], latents[2]) and torch.equal(latents[1], latents[3])
+
+
+def test_resampling_an_awkward_rate_stays_small_in_memory():
+    # peak RSS of a fresh process resampling 1 s from 8,001 Hz and 44,101 Hz (4.8 and 5.6 GB
+    # with torchaudio's sinc kernel), against the same process's RSS before
+    import subprocess
+    import sys
+
+    code = ("import resource, torch; from affectcodec import audio\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "for rate in (8001, 44101):\n"
+            "    audio.resample(torch.randn(1, 1, rate), rate, 16000)\n"
+            "    audio.resample(torch.randn(1, 1, 16000), 16000, rate)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")
+    grown_kb = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True).stdout.strip())
+    assert grown_kb < 100_000  # 100 MB
