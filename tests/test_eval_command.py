@@ -49,3 +49,17 @@ def test_eval_rejects_an_unsupported_rate(tmp_path):
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def test_a_retrained_model_under_the_same_name_gets_a_fresh_cache(tmp_path):
+    # the cache was keyed by the model's name alone: new weights in the same folder reused the
+    # old model's scores
+    from affectcodec.eval.runner import ModelSpec
+    from tests.conftest import tiny_codec
+
+    tiny_codec(0).save(tmp_path / "m")
+    first = ModelSpec("m", str(tmp_path / "m")).cache_name
+    tiny_codec(1).save(tmp_path / "m")
+    second = ModelSpec("m", str(tmp_path / "m")).cache_name
+    assert first != second and first.startswith("m-") and second.startswith("m-")
+    assert ModelSpec("opus", "opus").cache_name == "opus"

@@ -66,7 +66,7 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
         per_rate = {}
         codec = None
         for kbps in rates:
-            recs = [_read(cache_path(out, model.name, kbps, it)) for it in items]
+            recs = [_read(cache_path(out, model.cache_name, kbps, it)) for it in items]
             seconds = sum(r["seconds"] for r in recs)
             file_bytes = [r.get("file_bytes") for r in recs]
             row: dict[str, Any] = {
@@ -98,7 +98,7 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
             for r in recs:
                 prosody.merge_state(r["prosody"])
             row["prosody"] = prosody.compute().to_dict()
-            code_files = [cache_path(out, model.name, kbps, it).with_suffix(".codes.npy") for it in items]
+            code_files = [cache_path(out, model.cache_name, kbps, it).with_suffix(".codes.npy") for it in items]
             if all(p.is_file() for p in code_files[:leakage_utterances]) and len(items) >= 2:
                 codec = codec or build_codec(model)
                 row["leakage"] = _leakage(codec, items[:leakage_utterances], code_files, load_audio,

@@ -9,6 +9,8 @@ scored. Aggregation (means, judge metrics, EDR, prosody, leakage probe) reads th
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
 import multiprocessing as mp
@@ -34,6 +36,23 @@ class ModelSpec:
 
     name: str
     path: str
+
+    @functools.cached_property
+    def cache_name(self) -> str:
+        """The cache folder of this model's results: its name, plus a digest of its folder's
+        files for a trained model, so that retraining a model under the same name never
+        reuses the old model's scores."""
+        if self.path in REFERENCE_CODECS or self.path == "dac16k":
+            return self.name
+        from affectcodec.pretrained import resolve
+
+        digest = hashlib.sha256()
+        folder = resolve(self.path)
+        for file in ("config.json", "model.safetensors"):
+            with open(folder / file, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+        return f"{self.name}-{digest.hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
@@ -149,7 +168,7 @@ def run_tasks(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
             tasks.append(("original", "", None, item, str(path)))
         for model in models:
             for kbps in rates:
-                path = cache_path(out, model.name, kbps, item)
+                path = cache_path(out, model.cache_name, kbps, item)
                 if not path.is_file():
                     tasks.append(("codec", model.name, kbps, item, str(path)))
     if not tasks:
