@@ -61,7 +61,10 @@ def test_help_usage_errors_and_info_do_not_import_torch(tmp_path):
         window=bitstream.WindowParams(frames=500, context_frames=0, decoder_context_frames=0))
     path = tmp_path / "a.affc"
     bitstream.write(path, header, [[1, 7]])
-    for args in (["--help"], ["info", str(path)], ["encode"], ["manifest", "--help"]):
+    bad = tmp_path / "bad.affc"
+    bad.write_bytes(path.read_bytes()[:-3])  # truncated: the error path must stay light too
+    for args in (["--help"], ["info", str(path)], ["info", str(bad)], ["encode"],
+                 ["manifest", "--help"]):
         code = ("import sys; from affectcodec.cli import main\n"
                 "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
                 "sys.exit(3 if 'torch' in sys.modules else 0)")

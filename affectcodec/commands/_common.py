@@ -40,12 +40,14 @@ def one_line(text: str) -> str:
 
 def describe(exc: BaseException) -> str:
     """One line for an exception: expected failures by message, others with their type."""
-    from affectcodec.audio import AudioFileError
     from affectcodec.bitstream import BitstreamError
-    from affectcodec.codec import CheckpointError
 
-    expected = (CLIError, AudioFileError, BitstreamError, CheckpointError, ValueError,
-                FileExistsError)
+    # Only the error classes whose modules are loaded can have been raised: importing them here
+    # would load torch (audio, codec) just to print one line (`affectcodec info BAD.affc`).
+    loaded = [getattr(sys.modules.get(module), name, None) for module, name in
+              (("affectcodec.audio", "AudioFileError"), ("affectcodec.codec", "CheckpointError"))]
+    expected = (CLIError, BitstreamError, ValueError, FileExistsError,
+                *[cls for cls in loaded if cls is not None])
     if isinstance(exc, expected):
         return one_line(str(exc))
     if isinstance(exc, OSError) and exc.strerror:

@@ -1,0 +1,29 @@
+"""A subset of the hostile-input corpus (tests/hostile_inputs.py) on the tiny model: each case
+ends in time and memory, without a traceback or a leftover file, refused in one line or
+accepted as it should be. The whole corpus: ``python -m tests.hostile_inputs``."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import hostile_inputs
+from tests.conftest import tiny_codec
+
+SUBSET = ["random bytes .mp3", "FIFO", "/dev/zero", "WAV at 8001 Hz", "non-UTF-8 name",
+          "model: width 10^5", "model: safetensors header claims 10^12 bytes",
+          "info deep_nesting", "decode huge_frames", "--window inf", "-o names a file"]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    model = tiny_codec(0).save(tmp_path_factory.mktemp("hostile") / "tiny")
+    return {r["case"]: r for r in hostile_inputs.run(str(model), SUBSET)}
+
+
+def test_the_corpus_is_large_enough():
+    assert len(hostile_inputs.CASES) >= 40
+
+
+@pytest.mark.parametrize("name", SUBSET)
+def test_hostile_case(results, name):
+    assert results[name]["problems"] == [], results[name]
