@@ -9,9 +9,9 @@ import pytest
 from tests import hostile_inputs
 from tests.conftest import tiny_codec
 
-SUBSET = ["random bytes .mp3", "FIFO", "/dev/zero", "WAV at 8001 Hz", "non-UTF-8 name",
-          "model: width 10^5", "model: safetensors header claims 10^12 bytes",
-          "info deep_nesting", "decode huge_frames", "--window inf", "-o names a file"]
+# one case per kind of input (the others are covered by their own tests or the full corpus)
+SUBSET = ["random bytes .mp3", "/dev/zero", "WAV at 8001 Hz", "model: safetensors header claims 10^12 bytes",
+          "info deep_nesting", "decode huge_frames", "--window inf"]
 
 
 @pytest.fixture(scope="module")
