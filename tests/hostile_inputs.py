@@ -255,7 +255,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="affectcodec-16k-small")
     args = parser.parse_args()
-    results = run(args.model)
+    from affectcodec.pretrained import resolve
+
+    results = run(str(resolve(args.model)))  # the model-folder cases copy the folder
     print("| case | exit | s | peak RSS MB | outcome |")
     print("|---|---|---|---|---|")
     for r in results:
