@@ -4,8 +4,10 @@ write, streaming resampling) for the command line and long recordings."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import shutil
 import stat
 import warnings
 from collections.abc import Iterator
@@ -369,8 +371,23 @@ class AudioWriter:
         self.clipped = 0
         self.peak = 0.0
         self.written = 0
-        self._file = sf.SoundFile(os.fsencode(path), mode="w", samplerate=int(sample_rate), channels=1,
-                                  format=format, subtype=subtype)
+        self.path = Path(path)
+        with self._os_errors():
+            self._file = sf.SoundFile(os.fsencode(path), mode="w", samplerate=int(sample_rate),
+                                      channels=1, format=format, subtype=subtype)
+
+    @contextlib.contextmanager
+    def _os_errors(self) -> Iterator[None]:
+        """libsndfile reports a full disk or a refused write as "System error."; say which."""
+        try:
+            yield
+        except sf.LibsndfileError as exc:
+            free = shutil.disk_usage(self.path.parent).free if self.path.parent.is_dir() else None
+            if free is not None and free < 1 << 20:
+                raise OSError(errno.ENOSPC, "no space left on the device", str(self.path)) from exc
+            if not os.access(self.path.parent, os.W_OK):
+                raise OSError(errno.EACCES, "no permission to write there", str(self.path)) from exc
+            raise OSError(errno.EIO, f"cannot write the audio file ({exc})", str(self.path)) from exc
 
     def write(self, block: Tensor) -> None:
         data = block.detach().reshape(-1).float().cpu().numpy()
@@ -378,11 +395,13 @@ class AudioWriter:
             magnitude = np.abs(data)
             self.peak = max(self.peak, float(magnitude.max()))
             self.clipped += int((magnitude > 1.0).sum())
-            self._file.write(np.clip(data, -1.0, 1.0))
+            with self._os_errors():
+                self._file.write(np.clip(data, -1.0, 1.0))
             self.written += data.size
 
     def close(self) -> None:
-        self._file.close()
+        with self._os_errors():
+            self._file.close()
 
     def __enter__(self) -> AudioWriter:
         return self

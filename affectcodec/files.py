@@ -200,7 +200,10 @@ def encode_file(codec: AffectCodec, src: str | os.PathLike, dst: str | os.PathLi
     header, tokens = encode_audio(codec, src, **kwargs)
     data = bitstream.to_bytes(header, tokens)
     with atomic_path(dst, force) as tmp:
-        tmp.write_bytes(data)
+        try:
+            tmp.write_bytes(data)
+        except OSError as exc:  # name the file: a full disk's error carries no name
+            raise OSError(exc.errno, exc.strerror, str(tmp)) from exc
     return header
 
 

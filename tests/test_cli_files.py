@@ -381,3 +381,24 @@ def test_an_interrupted_folder_encode_resumes_to_the_same_bytes(tmp_path, models
     assert other.returncode == 1 and "another model, bitrate or window" in other.stderr
     both = cli("encode", inputs, "-o", out, "--model", models["a"], "--skip-existing", "-f")
     assert both.returncode == 1 and "contradict" in both.stderr
+
+
+def test_a_full_disk_is_said_in_one_line_naming_the_output(tmp_path, monkeypatch):
+    # libsndfile reports a full disk as "System error."; the CLI printed exactly that
+    import shutil as sh
+    from collections import namedtuple
+
+    from affectcodec import audio
+    from affectcodec.commands._common import describe
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(sh, "disk_usage", lambda path: usage(100, 100, 0))
+    monkeypatch.setattr(sf.SoundFile, "write", lambda self, data: (_ for _ in ()).throw(
+        sf.LibsndfileError(2, "")))
+    tmp = tmp_path / ".out.wav.123.abcd.part"  # files.atomic_path's temporary name
+    with pytest.raises(OSError) as info:
+        with audio.AudioWriter(tmp, 16000) as writer:
+            writer.write(torch.zeros(100))
+    message = describe(info.value)
+    assert message == f"no space left on the device: {tmp_path / 'out.wav'} (free some space, or " \
+                      f"write elsewhere with -o)"

@@ -7,6 +7,7 @@ Not a command itself (the leading underscore keeps it out of the command discove
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,6 +39,15 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+#: files.atomic_path's temporary names, ``.NAME.PID.RANDOM.part``, and the NAME they stand for.
+_TEMPORARY = re.compile(r"\.([^/]+)\.\d+\.[^./]+\.part$")
+
+_OS_HINTS = {28: " (free some space, or write elsewhere with -o)",  # ENOSPC
+             122: " (over the disk quota; free some space, or write elsewhere with -o)",  # EDQUOT
+             13: " (choose a folder you can write to with -o)",  # EACCES
+             30: " (the file system is read-only; write elsewhere with -o)"}  # EROFS
+
+
 def describe(exc: BaseException) -> str:
     """One line for an exception: expected failures by message, others with their type."""
     from affectcodec.bitstream import BitstreamError
@@ -51,7 +61,9 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, expected):
         return one_line(str(exc))
     if isinstance(exc, OSError) and exc.strerror:
-        return one_line(f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else ""))
+        hint = _OS_HINTS.get(exc.errno, "")
+        name = _TEMPORARY.sub(r"\1", str(exc.filename)) if exc.filename else ""  # the real output
+        return one_line(f"{exc.strerror}" + (f": {name}" if name else "") + hint)
     return one_line(f"{type(exc).__name__}: {exc}")
 
 
