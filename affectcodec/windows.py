@@ -65,11 +65,7 @@ def check_layout(codec: AffectCodec, layout: WindowParams) -> None:
     The window must be within the window bounds and its contexts exactly the model's: a header
     sizes the decode's work, so a 1-frame window or a huge context would make it quadratic.
     """
-    seconds = layout.frames / codec.frame_rate
-    if not MIN_WINDOW_SECONDS <= seconds <= MAX_WINDOW_SECONDS:
-        raise ValueError(f"window of {layout.frames} frames ({seconds:g} s) is outside "
-                         f"{MIN_WINDOW_SECONDS:g}..{MAX_WINDOW_SECONDS:g} s")
-    need = window_layout(codec, seconds)
+    need = window_layout(codec, layout.frames / codec.frame_rate)  # refuses a window out of bounds
     if (layout.context_frames, layout.decoder_context_frames) != \
             (need.context_frames, need.decoder_context_frames):
         raise ValueError(f"window contexts ({layout.context_frames}, {layout.decoder_context_frames})"
@@ -162,8 +158,8 @@ def decode_windows(codec: AffectCodec, codes: Codes, layout: WindowParams) -> It
         raise ValueError("decode_windows takes one item (tokens [1, K, T])")
     hop, total = codec.hop_length, int(codes.lengths[0])
     frames = codes.tokens.shape[-1]
-    check_layout(codec, layout)
-    context = max(layout.decoder_context_frames, decoder_context_frames(codec))
+    check_layout(codec, layout)  # so the layout's context is the model's own
+    context = layout.decoder_context_frames
     # The decoder's look-ahead is a property of the model, not of the file: each window is
     # decoded with that many frames of right context, whose own samples are dropped.
     ahead = codec.decoder_lookahead_frames

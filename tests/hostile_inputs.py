@@ -50,6 +50,11 @@ def wav(path: Path, data: np.ndarray, rate: int, subtype: str = "PCM_16") -> Pat
     return path
 
 
+def plain_wav(d: Path) -> Path:
+    """A valid 1 s 16 kHz WAV in ``d`` (the input of the option and model-folder cases)."""
+    return wav(d / "a.wav", speech(), 16000)
+
+
 def raw(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
@@ -73,11 +78,9 @@ def hostile_model(edit: Callable[[dict], object]) -> Callable[[Path, str], list[
         result = edit(meta)
         if isinstance(result, bytes):
             (folder / "config.json").write_bytes(result)
-        elif result == "weights":
-            pass
         else:
             (folder / "config.json").write_text(json.dumps(meta))
-        return ["encode", str(wav(d / "a.wav", speech(), 16000)), "-o", str(d / "out"), "--model",
+        return ["encode", str(plain_wav(d)), "-o", str(d / "out"), "--model",
                 str(folder)]
     return make
 
@@ -87,7 +90,7 @@ def weights_edit(data: bytes) -> Callable[[Path, str], list[str]]:
         folder = d / "model"
         shutil.copytree(model, folder)
         (folder / "model.safetensors").write_bytes(data)
-        return ["encode", str(wav(d / "a.wav", speech(), 16000)), "-o", str(d / "out"), "--model",
+        return ["encode", str(plain_wav(d)), "-o", str(d / "out"), "--model",
                 str(folder)]
     return make
 
@@ -98,6 +101,11 @@ def good_affc(d: Path, model: str) -> Path:
     subprocess.run(cli() + ["encode", str(src), "-o", str(d / "src.affc"), "--model", model],
                    check=True, capture_output=True)
     return d / "src.affc"
+
+
+def model_affc(d: Path) -> Path:
+    """A valid .affc of the model under test."""
+    return good_affc(d, MODEL[0])
 
 
 def cli() -> list[str]:
@@ -138,16 +146,16 @@ CASES: list[Case] = [
     Case("symlink loop", encode(lambda d: (os.symlink(d / "l2.wav", d / "l1.wav"),
                                            os.symlink(d / "l1.wav", d / "l2.wav"), d / "l1.wav")[2]), False),
     # options
-    Case("--window inf", encode(lambda d: wav(d / "a.wav", speech(), 16000), "--window", "inf"), False),
-    Case("--window 0.001", encode(lambda d: wav(d / "a.wav", speech(), 16000), "--window", "0.001"), False),
-    Case("--kbps 7", encode(lambda d: wav(d / "a.wav", speech(), 16000), "--kbps", "7"), False),
-    Case("--device cuda:99", encode(lambda d: wav(d / "a.wav", speech(), 16000), "--device", "cuda:99"), False),
-    Case("-o names a file", lambda d, m: ["encode", str(wav(d / "a.wav", speech(), 16000)), "-o",
+    Case("--window inf", encode(plain_wav, "--window", "inf"), False),
+    Case("--window 0.001", encode(plain_wav, "--window", "0.001"), False),
+    Case("--kbps 7", encode(plain_wav, "--kbps", "7"), False),
+    Case("--device cuda:99", encode(plain_wav, "--device", "cuda:99"), False),
+    Case("-o names a file", lambda d, m: ["encode", str(plain_wav(d)), "-o",
                                           str(raw(d / "blocker", b"x")), "--model", m], False),
-    Case("decode --sample-rate 0", decode_affc(lambda d: good_affc(d, MODEL[0]), "--sample-rate", "0"), False),
-    Case("decode --sample-rate 10^9", decode_affc(lambda d: good_affc(d, MODEL[0]), "--sample-rate",
+    Case("decode --sample-rate 0", decode_affc(model_affc, "--sample-rate", "0"), False),
+    Case("decode --sample-rate 10^9", decode_affc(model_affc, "--sample-rate",
                                                   "1000000000"), False),
-    Case("decode --sample-rate 8001", decode_affc(lambda d: good_affc(d, MODEL[0]), "--sample-rate",
+    Case("decode --sample-rate 8001", decode_affc(model_affc, "--sample-rate",
                                                   "8001"), True),
     # model folders
     Case("model: width 10^5", hostile_model(lambda m: m["config"].update(encoder_dim=100_000)), False),
@@ -164,7 +172,7 @@ CASES: list[Case] = [
         + b"\0" * 64), False),
     Case("model: missing weights", lambda d, m: (shutil.copytree(m, d / "model"),
                                                  os.unlink(d / "model" / "model.safetensors"),
-                                                 ["encode", str(wav(d / "a.wav", speech(), 16000)), "-o",
+                                                 ["encode", str(plain_wav(d)), "-o",
                                                   str(d / "out"), "--model", str(d / "model")])[2], False),
 ]
 # .affc files: the fuzzing corpus, through info and decode
@@ -237,7 +245,8 @@ def run(model: str, names: list[str] | None = None) -> list[dict]:
                     "h.MODEL[0] = sys.argv[2]\n"
                     "case = next(c for c in h.CASES if c.name == sys.argv[1])\n"
                     "r = h.run_case(case, sys.argv[2], Path(sys.argv[3]))\n"
-                    "r['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+                    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+                    "r['peak_rss_mb'] = round(peak / 1024)\n"
                     "print(json.dumps(r))")
             helper = subprocess.run([sys.executable, "-c", code, case.name, model, root],
                                     capture_output=True, text=True, cwd=Path(__file__).parent.parent)

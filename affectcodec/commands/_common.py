@@ -7,6 +7,7 @@ Not a command itself (the leading underscore keeps it out of the command discove
 from __future__ import annotations
 
 import argparse
+import errno
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -42,10 +43,10 @@ def one_line(text: str) -> str:
 #: files.atomic_path's temporary names, ``.NAME.PID.RANDOM.part``, and the NAME they stand for.
 _TEMPORARY = re.compile(r"\.([^/]+)\.\d+\.[^./]+\.part$")
 
-_OS_HINTS = {28: " (free some space, or write elsewhere with -o)",  # ENOSPC
-             122: " (over the disk quota; free some space, or write elsewhere with -o)",  # EDQUOT
-             13: " (choose a folder you can write to with -o)",  # EACCES
-             30: " (the file system is read-only; write elsewhere with -o)"}  # EROFS
+_OS_HINTS = {errno.ENOSPC: " (free some space, or write elsewhere with -o)",
+             errno.EDQUOT: " (over the disk quota; free some space, or write elsewhere with -o)",
+             errno.EACCES: " (choose a folder you can write to with -o)",
+             errno.EROFS: " (the file system is read-only; write elsewhere with -o)"}
 
 
 def describe(exc: BaseException) -> str:

@@ -71,9 +71,11 @@ def check_resumed(path, identity, n_stages: int, window) -> None:
     except (bitstream.BitstreamError, OSError) as exc:
         raise common.CLIError(f"{path} exists but cannot be resumed over ({common.describe(exc)}); "
                               f"remove it or use -f") from None
-    mine = (identity.config_hash, identity.weights_hash, n_stages, window)
-    theirs = (header.config_hash, header.weights_hash, header.num_stages, header.window)
-    if mine != theirs:
+    try:
+        identity.check(header)
+    except ValueError as exc:
+        raise common.CLIError(f"{path} cannot be kept: {exc}, or -f") from None
+    if (n_stages, window) != (header.num_stages, header.window):
         raise common.CLIError(f"{path} was written with another model, bitrate or window than "
                               f"this run's; --skip-existing would mix them (use -f, or the same "
                               f"arguments)")

@@ -98,7 +98,8 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
             for r in recs:
                 prosody.merge_state(r["prosody"])
             row["prosody"] = prosody.compute().to_dict()
-            code_files = [cache_path(out, model.cache_name, kbps, it).with_suffix(".codes.npy") for it in items]
+            code_files = [cache_path(out, model.cache_name, kbps, it).with_suffix(".codes.npy")
+                          for it in items]
             if all(p.is_file() for p in code_files[:leakage_utterances]) and len(items) >= 2:
                 codec = codec or build_codec(model)
                 row["leakage"] = _leakage(codec, items[:leakage_utterances], code_files, load_audio,

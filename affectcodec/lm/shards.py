@@ -57,7 +57,7 @@ class ShardDataset(Dataset):
                 "audio": [load_audio(u.audio)[0] for u in utts]}
 
 
-def plan_shards(utts: list[Utt], shard_size: int, out: Path, meta: dict[str, Any] | None = None
+def plan_shards(utts: list[Utt], shard_size: int, out: Path, meta: dict[str, Any]
                 ) -> tuple[int, list[tuple[int, list[Utt]]]]:
     """All shards of the corpus and those whose file is not written yet.
 
@@ -72,10 +72,12 @@ def plan_shards(utts: list[Utt], shard_size: int, out: Path, meta: dict[str, Any
     if shard_size < 1:
         raise ValueError("shard size must be >= 1")
     shards = [(j, utts[s : s + shard_size]) for j, s in enumerate(range(0, len(utts), shard_size))]
+    planned_names = {shard_name(j) for j, _ in shards}
     for extra in sorted(out.glob("shard-*.safetensors")):
-        if extra.name not in {shard_name(j) for j, _ in shards}:
+        if extra.name not in planned_names:
             raise ValueError(f"{extra} is not a shard of this run ({len(shards)} shards planned); "
                              f"use an empty output folder")
+    meta = json.loads(json.dumps(meta))  # as a shard stores it (tuples become lists, ...)
     pending = []
     for j, planned in shards:
         path = out / shard_name(j)
@@ -87,7 +89,7 @@ def plan_shards(utts: list[Utt], shard_size: int, out: Path, meta: dict[str, Any
         except Exception as exc:  # safetensors has its own error types; any failure is one line
             raise ValueError(f"{path} is unreadable ({str(exc)[:80] or type(exc).__name__}); "
                              f"remove it to have it written again") from None
-        if meta is not None and stored != json.loads(json.dumps(meta)):
+        if stored != meta:
             changed = sorted(k for k in set(stored) | set(meta) if stored.get(k) != meta.get(k))
             raise ValueError(f"{path} was written by another run (differs in {', '.join(changed)}); "
                              f"use the same arguments or an empty output folder")

@@ -105,7 +105,7 @@ class PhaseDerivativeLoss(torch.nn.Module):
             raise ValueError(f"n_ffts {n_ffts} and hops {hops} must be non-empty, of one length")
         if absolute < 0:
             raise ValueError(f"absolute must be >= 0, got {absolute}")
-        self.resolutions = [(int(n), int(h)) for n, h in zip(n_ffts, hops)]
+        self.resolutions = [(int(n), int(h)) for n, h in zip(n_ffts, hops, strict=True)]
         self.absolute = float(absolute)
 
     @staticmethod
