@@ -33,6 +33,7 @@ from affectcodec.nn import (
     FrameEncoder,
     WindowedAttentionPooling,
 )
+from affectcodec.nn.determinism import Conv1d, deterministic
 from affectcodec.quantization import BDRFSQ, RVQ, DenseRFSQ, Quantizer, QuantizerOutput
 from affectcodec.version import __version__
 
@@ -218,7 +219,7 @@ class AffectCodec(Codec, nn.Module):
             if self.teacher.hop_length != self._hop or self.teacher.sample_rate != self._sample_rate:
                 raise ValueError("the emotion teacher's frame rate must match the codec's")
             self.adapter = EmotionAdapter(self.teacher.feature_dim, adapter_dim)
-            self.emotion_proj = nn.Conv1d(adapter_dim, emotion_dim, 1)
+            self.emotion_proj = Conv1d(adapter_dim, emotion_dim, 1)
             self.emotion_decoder = EmotionDecoder(emotion_dim, self.teacher.feature_dim)
             # Adapter: 4 frames of left context on top of the teacher's own field.
             receptive = max(receptive, self.teacher.receptive_field + 4 * self._hop)
@@ -341,14 +342,16 @@ class AffectCodec(Codec, nn.Module):
 
         Returns:
             :class:`Codes` with tokens int64 [B, K, T], ``T = ceil(N' / 320)`` at the model rate.
-            Each item's valid frames are exactly the tokens it gets when encoded alone.
+            Each item's valid frames are exactly the tokens it gets when encoded alone, with any
+            number of CPU threads (:mod:`affectcodec.nn.determinism`).
         """
         n_stages = self.stages_for(kbps, n_stages)
         sample_rate = self._sample_rate if sample_rate is None else int(sample_rate)
         device = next(self.parameters()).device
         wav, lengths = audio.prepare(wav, sample_rate, self._sample_rate, lengths)
-        u, _ = self.latent(self._pad(wav.to(device)))
-        tokens = self.quantizer.encode(u, n_stages)
+        with deterministic(device):
+            u, _ = self.latent(self._pad(wav.to(device)))
+            tokens = self.quantizer.encode(u, n_stages)
         return Codes(tokens=tokens, lengths=lengths.to(device), sample_rate=self._sample_rate,
                      hop_length=self._hop, cardinality=self.cardinality, levels=self.quantizer.levels,
                      num_emotion_digits=self.quantizer.num_emotion_digits,

@@ -36,7 +36,6 @@ from affectcodec.windows import (
     DEFAULT_WINDOW_SECONDS,
     WindowedEncoder,
     decode_windows,
-    deterministic,
     window_layout,
 )
 
@@ -150,7 +149,7 @@ def encode_audio(codec: AffectCodec, path: str | os.PathLike, *, kbps: float | N
         codec: the model (eval mode, on the device to use).
         path: any file soundfile reads.
         kbps / n_stages: the bitrate (default: the highest).
-        window_seconds: window length; the tokens do not depend on it (up to float rounding).
+        window_seconds: window length; the tokens do not depend on it.
         model: identity written to the header (default: computed from ``codec``, no name).
         progress: called with seconds of input processed.
         stats: filled with the input's clipping statistics.
@@ -169,9 +168,8 @@ def encode_audio(codec: AffectCodec, path: str | os.PathLike, *, kbps: float | N
     info = reader.info
     resampler = audio.StreamingResampler(info.sample_rate, codec.sample_rate)
     encoder = WindowedEncoder(codec, n_stages, layout)
-    device = next(codec.parameters()).device
     pieces = []
-    with torch.inference_mode(), deterministic(device):
+    with torch.inference_mode():
         for block in reader:
             pieces.append(encoder.push(resampler.push(block)))
             if progress:

@@ -4,23 +4,21 @@ The model is causal with a bounded receptive field, so the tokens of frames ``[a
 function of the samples ``[(a + 1) * hop - receptive_field, b * hop)`` only. A window of frames
 ``[a, b)`` is therefore encoded from the samples starting ``context_frames`` frames earlier
 (``context_frames * hop >= receptive_field``), and the context's own tokens are discarded: the
-result equals encoding the whole file, up to float rounding (the same numbers summed by
-convolutions of different lengths), whatever the window size. Decoding is the mirror image with
+result equals encoding the whole file bit for bit, whatever the window size (the inference
+arithmetic does not depend on a frame's position or the tensor's length:
+:mod:`affectcodec.nn.determinism`). Decoding is the mirror image with
 the decoder's own (much shorter) context, :func:`decoder_context_frames`, and, for a decoder
 with look-ahead (the frame-rate generator's inverse STFT), that many frames of right context.
 
 The window layout is recorded in the ``.affc`` header (:class:`~affectcodec.bitstream.WindowParams`)
 so that a file states exactly how its tokens were computed.
 
-Determinism: on CPU, oneDNN's 1x1 convolution with bias sums in an order that depends on the
-number of threads (measured: latents differ by ~3e-7 between 1 and 2 threads, enough to flip a
-token now and then). :func:`deterministic` switches oneDNN off for encoding; torch's native
-convolutions give bit-identical results for any thread count (tested).
+Decoded windows equal the whole decode up to float rounding (about 2e-7: the overlap-add sums
+different numbers of frames).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Iterator
 
@@ -71,21 +69,6 @@ def check_layout(codec: AffectCodec, layout: WindowParams) -> None:
         raise ValueError(f"window contexts ({layout.context_frames}, {layout.decoder_context_frames})"
                          f" frames are not this model's ({need.context_frames}, "
                          f"{need.decoder_context_frames})")
-
-
-@contextlib.contextmanager
-def deterministic(device: torch.device | str) -> Iterator[None]:
-    """Inference whose results do not depend on the CPU thread count (see the module notes)."""
-    if torch.device(device).type != "cpu":
-        yield
-        return
-    # Not torch.backends.mkldnn.flags(): it also resets the TF32 setting and warns about it.
-    before = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = before
 
 
 class WindowedEncoder:

@@ -12,7 +12,8 @@ import soundfile as sf
 import torch
 
 from affectcodec import audio, bitstream, files
-from affectcodec.windows import decode_windows, decoder_context_frames, deterministic, window_layout
+from affectcodec.nn.determinism import deterministic
+from affectcodec.windows import decode_windows, decoder_context_frames, window_layout
 from tests.conftest import tiny_codec
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from affectcodec.nn.determinism import Conv1d
+
 
 def frame_mask(frame_lengths: Tensor, frames: int) -> Tensor:
     """bool [B, T]: True on the first ``frame_lengths[b]`` frames of item b."""
@@ -24,7 +26,7 @@ class AttentiveStatsPooling(nn.Module):
 
     def __init__(self, dim: int, hidden: int = 64):
         super().__init__()
-        self.score = nn.Sequential(nn.Conv1d(dim, hidden, 1), nn.Tanh(), nn.Conv1d(hidden, 1, 1))
+        self.score = nn.Sequential(Conv1d(dim, hidden, 1), nn.Tanh(), Conv1d(hidden, 1, 1))
         self.out_dim = 2 * dim
 
     def forward(self, h: Tensor, frame_lengths: Tensor) -> Tensor:

@@ -6,7 +6,8 @@ ICLR 2024): depthwise conv, LayerNorm over channels, pointwise MLP with GELU, la
 residual. Two changes for a codec whose tokens must not depend on chunking: the depthwise conv
 is padded on the left only (causal), and every layer keeps the ``[B, C, T]`` layout with 1x1
 convolutions for the pointwise maps, so the whole stack runs through the same convolution
-kernels that :func:`affectcodec.windows.deterministic` makes thread-count independent.
+layers of :mod:`affectcodec.nn.determinism`, whose inference does not depend on the batch or the
+thread count.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from affectcodec.nn.determinism import Conv1d
 
 
 class ChannelLayerNorm(nn.Module):
@@ -47,10 +50,10 @@ class CausalConvNeXtBlock(nn.Module):
     def __init__(self, dim: int, hidden_dim: int, kernel_size: int = 7, layer_scale: float = 0.1):
         super().__init__()
         self.context = kernel_size - 1
-        self.dwconv = nn.Conv1d(dim, dim, kernel_size, groups=dim)
+        self.dwconv = Conv1d(dim, dim, kernel_size, groups=dim)
         self.norm = ChannelLayerNorm(dim)
-        self.pwconv1 = nn.Conv1d(dim, hidden_dim, 1)
-        self.pwconv2 = nn.Conv1d(hidden_dim, dim, 1)
+        self.pwconv1 = Conv1d(dim, hidden_dim, 1)
+        self.pwconv2 = Conv1d(hidden_dim, dim, 1)
         self.gamma = nn.Parameter(torch.full((1, dim, 1), float(layer_scale)))
 
     def forward(self, x: Tensor) -> Tensor:

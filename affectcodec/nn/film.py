@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from affectcodec.nn.determinism import Conv1d
+
 
 class FiLM(nn.Module):
     """``A_f = gamma * A + beta`` with ``gamma = 1 + g tanh(W_g e_g / g)``, ``beta = W_b e_g``.
@@ -23,8 +25,8 @@ class FiLM(nn.Module):
     def __init__(self, cond_dim: int, dim: int, max_gamma: float = 0.25):
         super().__init__()
         self.max_gamma = float(max_gamma)
-        self.gamma = nn.Conv1d(cond_dim, dim, 1)
-        self.beta = nn.Conv1d(cond_dim, dim, 1)
+        self.gamma = Conv1d(cond_dim, dim, 1)
+        self.beta = Conv1d(cond_dim, dim, 1)
         for conv in (self.gamma, self.beta):
             nn.init.zeros_(conv.weight)
             nn.init.zeros_(conv.bias)

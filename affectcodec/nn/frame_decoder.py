@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from affectcodec.nn.convnext import ConvNeXtStack
+from affectcodec.nn.determinism import Conv1d
 
 
 class ISTFTHead(nn.Module):
@@ -50,7 +51,7 @@ class ISTFTHead(nn.Module):
             raise ValueError(f"n_fft ({n_fft}) must be >= 2 x hop ({hop}) with n_fft - hop even")
         self.n_fft, self.hop = int(n_fft), int(hop)
         self.offset = (self.n_fft - self.hop) // 2
-        self.out = nn.Conv1d(dim, n_fft + 2, 1)
+        self.out = Conv1d(dim, n_fft + 2, 1)
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
 
     def forward(self, x: Tensor, valid: Tensor | None = None) -> Tensor:
@@ -93,9 +94,9 @@ class FrameDecoder(nn.Module):
         if hop % upsample:
             raise ValueError(f"hop {hop} must be a multiple of upsample {upsample}")
         self.hop_length, self.upsample = int(hop), int(upsample)
-        self.embed = nn.Conv1d(input_dim, dim, 1)
+        self.embed = Conv1d(input_dim, dim, 1)
         self.backbone = ConvNeXtStack(dim, n_blocks)
-        self.split = nn.Conv1d(dim, dim * upsample, 1)
+        self.split = Conv1d(dim, dim * upsample, 1)
         self.post = ConvNeXtStack(dim, post_blocks)
         self.head = ISTFTHead(dim, n_fft, hop // upsample)
         #: Codec frames after a sample's own frame that its value depends on.

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from affectcodec.nn.convnext import ChannelLayerNorm, ConvNeXtStack
+from affectcodec.nn.determinism import Conv1d
 
 #: Smallest STFT the front end accepts.
 N_FFT_MIN = 16
@@ -57,7 +58,10 @@ class CausalLogSpectrogram(nn.Module):
         magnitude = spec.abs().clamp_min(1e-5)
         features = torch.log(magnitude)
         if self.phase:
-            compressed = spec * magnitude.pow(PHASE_COMPRESSION - 1.0)
+            # exp(c * log|S|), not pow(): torch's vectorised pow and its scalar remainder loop
+            # differ in the last bit, so the last elements of a tensor would round differently
+            # from the same frame inside a longer (padded) batch; exp and log agree.
+            compressed = spec * torch.exp(features * (PHASE_COMPRESSION - 1.0))
             features = torch.cat([features, compressed.real, compressed.imag], dim=-1)
         return features.transpose(1, 2)
 
@@ -85,10 +89,10 @@ class FrameEncoder(nn.Module):
             raise ValueError(f"hop {hop} must be a multiple of subframes {subframes}")
         self.hop_length, self.subframes = int(hop), int(subframes)
         self.spectrogram = CausalLogSpectrogram(n_fft, hop // subframes, phase)
-        self.embed = nn.Conv1d(self.spectrogram.channels * subframes, dim, 1)
+        self.embed = Conv1d(self.spectrogram.channels * subframes, dim, 1)
         self.embed_norm = ChannelLayerNorm(dim)
         self.backbone = ConvNeXtStack(dim, n_blocks)
-        self.project = nn.Conv1d(dim, latent_dim, 1)
+        self.project = Conv1d(dim, latent_dim, 1)
         #: Samples of left context a frame depends on (exact).
         self.receptive_field = self.backbone.context * hop + hop + n_fft - hop // subframes
 

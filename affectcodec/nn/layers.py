@@ -12,21 +12,26 @@ from __future__ import annotations
 import warnings
 
 import torch.nn.functional as F
-from dac.nn.layers import Snake1d, WNConv1d, WNConvTranspose1d
+from dac.nn.layers import Snake1d, WNConvTranspose1d
 from torch import Tensor, nn
+from torch.nn.utils import weight_norm
+
+from affectcodec.nn.determinism import Conv1d
 
 __all__ = ["Snake1d", "CausalConv1d", "CausalConvTranspose1d", "ResidualUnit", "wn_conv1d"]
 
 
 def wn_conv1d(*args, **kwargs) -> nn.Conv1d:
-    """DAC's weight-normalised Conv1d, without torch's deprecation notice for ``weight_norm``.
+    """DAC's weight-normalised Conv1d (``WNConv1d``: legacy ``weight_norm`` of a Conv1d) over the
+    batch-invariant :class:`~affectcodec.nn.determinism.Conv1d`, without torch's deprecation
+    notice for ``weight_norm``.
 
     The notice concerns the legacy ``weight_g`` / ``weight_v`` parametrisation that DAC's layers
     (and so the checkpoints built from them) use; it is kept on purpose.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        return WNConv1d(*args, **kwargs)
+        return weight_norm(Conv1d(*args, **kwargs))
 
 
 def _wn_conv_transpose1d(*args, **kwargs) -> nn.ConvTranspose1d:

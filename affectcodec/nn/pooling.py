@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from affectcodec.nn.determinism import Conv1d
+
 
 class WindowedAttentionPooling(nn.Module):
     """Per frame, the attention-weighted mean of the last ``window`` frames.
@@ -30,7 +32,7 @@ class WindowedAttentionPooling(nn.Module):
         if window < 1:
             raise ValueError(f"window must be >= 1, got {window}")
         self.window = int(window)
-        self.score = nn.Sequential(nn.Conv1d(dim, hidden, 1), nn.Tanh(), nn.Conv1d(hidden, 1, 1))
+        self.score = nn.Sequential(Conv1d(dim, hidden, 1), nn.Tanh(), Conv1d(hidden, 1, 1))
 
     def forward(self, e: Tensor) -> Tensor:
         """E float [B, C, T] -> pooled float [B, C, T] (frame t pools frames t-window+1..t)."""
