@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -431,6 +432,7 @@ class AffectCodec(Codec, nn.Module):
             # Version 1 predates the frame-rate generator and the exp-parametrised scales.
             config.setdefault("generator", "dac")
             config.setdefault("fsq_scale", "softplus")
+        shapes = read_weight_shapes(directory / WEIGHTS_FILE)  # the header only: cheap
         try:
             model = cls(**config)
         except (TypeError, ValueError, RuntimeError) as exc:
@@ -438,29 +440,45 @@ class AffectCodec(Codec, nn.Module):
                                   f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
                                   ) from None
         weights = directory / WEIGHTS_FILE
-        if not weights.is_file():
-            raise CheckpointError(f"{directory}: no {WEIGHTS_FILE}")
-        try:
-            state = load_file(str(weights), device=str(map_location))
-        except Exception as exc:  # safetensors raises its own error types for corrupt files
-            raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from exc
-        expected = model.state_dict()
-        missing = sorted(set(expected) - set(state))
-        unexpected = sorted(set(state) - set(expected))
+        expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        missing = sorted(set(expected) - set(shapes))
+        unexpected = sorted(set(shapes) - set(expected))
         if missing or unexpected:
             raise CheckpointError(f"{weights} does not match its config: missing keys {missing[:5]}"
                                   f"{' ...' if len(missing) > 5 else ''}, unexpected keys "
                                   f"{unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}")
-        bad = [k for k in expected if expected[k].shape != state[k].shape]
+        bad = [k for k in expected if expected[k] != shapes[k]]
         if bad:
             raise CheckpointError(f"{weights}: shape mismatch for {bad[:5]} "
-                                  f"(e.g. {tuple(state[bad[0]].shape)} vs {tuple(expected[bad[0]].shape)})")
+                                  f"(e.g. {shapes[bad[0]]} vs {expected[bad[0]]})")
+        # Only now are the tensors read, each of the size the model itself has.
+        try:
+            state = load_file(str(weights), device=str(map_location))
+        except Exception as exc:  # safetensors raises its own error types for corrupt files
+            raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from exc
         model.load_state_dict(state, strict=True)
         return model.eval()
 
 
 #: Largest config.json read (the bundled ones are about 1.5 KB).
 MAX_CONFIG_BYTES = 1 << 20
+
+
+def read_weight_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor shapes from a ``model.safetensors`` header, without reading the tensors.
+
+    safetensors checks the header against the file's size (the header is at most 100 MB and
+    every tensor's bytes must lie inside the file), so nothing here allocates what a crafted
+    header claims.
+    """
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent}: no {path.name}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise CheckpointError(f"{path}: not a readable safetensors file "
+                              f"({str(exc)[:160] or type(exc).__name__})") from None
 
 
 def read_config(directory: Path) -> dict[str, Any]:

@@ -402,3 +402,18 @@ def test_a_full_disk_is_said_in_one_line_naming_the_output(tmp_path, monkeypatch
     message = describe(info.value)
     assert message == f"no space left on the device: {tmp_path / 'out.wav'} (free some space, or " \
                       f"write elsewhere with -o)"
+
+
+def test_a_refused_write_is_said_in_one_line_naming_the_output(tmp_path, monkeypatch):
+    # libsndfile reports a refused write as "System error." too; os.access stands in for a
+    # folder without write permission (the suite runs as root, for whom every folder is writable)
+    from affectcodec import audio
+    from affectcodec.commands._common import describe
+
+    monkeypatch.setattr(sf.SoundFile, "__init__", lambda self, *a, **k: (_ for _ in ()).throw(
+        sf.LibsndfileError(2, "")))
+    monkeypatch.setattr(audio.os, "access", lambda path, mode: False)
+    with pytest.raises(OSError) as info:
+        audio.AudioWriter(tmp_path / ".out.wav.123.abcd.part", 16000)
+    assert describe(info.value) == f"no permission to write there: {tmp_path / 'out.wav'} " \
+                                   f"(choose a folder you can write to with -o)"

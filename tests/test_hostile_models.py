@@ -89,3 +89,43 @@ def test_the_cli_reports_a_hostile_model_in_one_line(folder, tmp_path, nemo):
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "'encoder_dim' must be an integer in 1..2048" in lines[0], lines
     assert not (tmp_path / "out").exists()
+
+
+def with_weights(folder: Path, tmp_path: Path, data: bytes) -> Path:
+    out = tmp_path / "hostile_weights"
+    shutil.copytree(folder, out)
+    (out / "model.safetensors").write_bytes(data)
+    return out
+
+
+def test_weights_are_checked_from_their_header_before_any_tensor_is_read(folder, tmp_path,
+                                                                          monkeypatch):
+    import struct
+
+    from safetensors.torch import save_file
+
+    import affectcodec.codec as codec_module
+
+    def no_tensors(*args, **kwargs):
+        raise AssertionError("tensors read before the header was checked")
+
+    monkeypatch.setattr(codec_module, "load_file", no_tensors)
+    state = {k: v.contiguous() for k, v in tiny_codec(0).state_dict().items()}
+    key = next(k for k, v in state.items() if v.dim() == 3)
+    wrong = dict(state, **{key: state[key].new_zeros(state[key].shape[0] + 1, *state[key].shape[1:])})
+    save_file(wrong, str(tmp_path / "w.safetensors"))
+    cases = [
+        ("shape mismatch", (tmp_path / "w.safetensors").read_bytes()),
+        ("not a readable safetensors", b"\x00" * 64),
+        # a header that claims 2 GB of tensor data in a 100-byte file
+        ("not a readable safetensors", struct.pack("<Q", 80) + json_header(80)),
+    ]
+    for i, (match, data) in enumerate(cases):
+        with pytest.raises(CheckpointError, match=match) as info:
+            affectcodec.load(with_weights(folder, tmp_path / str(i), data))
+        assert "\n" not in str(info.value)
+
+
+def json_header(size: int) -> bytes:
+    text = json.dumps({"w": {"dtype": "F32", "shape": [1 << 29], "data_offsets": [0, 1 << 31]}})
+    return text.encode().ljust(size)
