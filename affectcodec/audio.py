@@ -22,6 +22,9 @@ from torch import Tensor
 
 from affectcodec.limits import MAX_SAMPLE_RATE
 
+#: The rate every model of the package runs at (Hz); audio at other rates is resampled to it.
+MODEL_RATE = 16000
+
 
 def as_batch(wav: Tensor | np.ndarray) -> Tensor:
     """float32 [B, C, N] from ``[N]`` (one mono signal), ``[B, N]`` (mono batch) or ``[B, C, N]``."""
@@ -151,7 +154,9 @@ def prepare(wav: Tensor | np.ndarray, sample_rate: int, model_rate: int,
 
 class AudioFileError(ValueError):
     """An audio file that cannot be used: missing, empty, not audio, truncated, no samples,
-    NaN/Inf samples. The message is one line and names the problem (not the path)."""
+    NaN/Inf samples. The message is one line; it names the problem alone when raised by
+    :func:`audio_info` or :class:`AudioReader` (the command line adds the path), and starts with
+    the path when raised by :func:`load`, which batch jobs call on many files."""
 
 
 #: Extensions (lowercase, no dot) of the formats soundfile reads; folders are searched for these.
@@ -421,3 +426,20 @@ def output_format(path: str | os.PathLike) -> str:
     if fmt not in sf.available_formats() or fmt == "RAW":
         raise AudioFileError(f"cannot write audio files with extension {Path(path).suffix!r}")
     return fmt
+
+
+def load(path: str | os.PathLike, sample_rate: int = MODEL_RATE) -> Tensor:
+    """Read a whole audio file as float32 mono ``[1, N]`` at ``sample_rate`` (channels averaged).
+
+    The one whole-file reader of the package: the checks of :class:`AudioReader` (regular,
+    non-empty, readable, not truncated, finite samples), then :func:`resample`.
+
+    Raises:
+        AudioFileError: the file cannot be used; the message starts with its path.
+    """
+    try:
+        reader = AudioReader(path)
+        wav = torch.cat(list(reader))[None]
+    except AudioFileError as exc:
+        raise AudioFileError(f"{path}: {exc}") from None
+    return resample(wav, reader.info.sample_rate, sample_rate)

@@ -135,7 +135,7 @@ class AffectCodec(Codec, nn.Module):
             :func:`affectcodec.emotion.build_teacher`).
     """
 
-    def __init__(self, sample_rate: int = 16000, generator: str = "frame",
+    def __init__(self, sample_rate: int = audio.MODEL_RATE, generator: str = "frame",
                  encoder_dim: int | None = None,
                  strides: Sequence[int] = (2, 4, 5, 8), decoder_dim: int | None = None,
                  encoder_blocks: int = 4, decoder_blocks: int = 6, decoder_upsample: int = 2,

@@ -26,9 +26,9 @@ import soundfile as sf
 import torch
 
 from affectcodec import audio, files
+from affectcodec.audio import MODEL_RATE
 from affectcodec.codec import CheckpointError
 
-SAMPLE_RATE = 16000
 DEFAULT_TEXT = ("I can't believe you did that! We waited for hours, and nobody told us anything. "
                 "Next time, please call me first.")
 
@@ -43,7 +43,7 @@ def espeak(text: str) -> tuple[np.ndarray, str] | None:
         subprocess.run([exe, "-v", "en-us", "-s", "160", "-p", "55", "-w", str(wav), text],
                        check=True, capture_output=True)
         data, rate = sf.read(wav, dtype="float32", always_2d=True)
-    speech = audio.resample(torch.from_numpy(data.T.copy()).mean(0, keepdim=True), rate, SAMPLE_RATE)
+    speech = audio.resample(torch.from_numpy(data.T.copy()).mean(0, keepdim=True), rate, MODEL_RATE)
     return speech[0].numpy(), "espeak-ng"
 
 
@@ -56,10 +56,10 @@ def builtin_voice(seconds: float = 3.0, seed: int = 0) -> np.ndarray:
     from scipy.signal import lfilter
 
     rng = np.random.default_rng(seed)
-    n = int(seconds * SAMPLE_RATE)
-    t = np.arange(n) / SAMPLE_RATE
+    n = int(seconds * MODEL_RATE)
+    t = np.arange(n) / MODEL_RATE
     f0 = 150 + 40 * np.sin(2 * np.pi * 0.7 * t) + 3 * rng.standard_normal(n).cumsum() / math.sqrt(n)
-    phase = np.cumsum(f0 / SAMPLE_RATE)
+    phase = np.cumsum(f0 / MODEL_RATE)
     source = np.diff(np.floor(phase), prepend=0.0)            # one impulse per glottal period
     source = lfilter([1.0], [1.0, -0.97], source)              # glottal roll-off
     vowels = [(730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480)]
@@ -69,8 +69,8 @@ def builtin_voice(seconds: float = 3.0, seed: int = 0) -> np.ndarray:
         lo, hi = i * segment, n if i == len(vowels) - 1 else (i + 1) * segment
         y = source[lo:hi]
         for f, bw in zip(formants, (80, 90, 120), strict=True):
-            r = math.exp(-math.pi * bw / SAMPLE_RATE)
-            y = lfilter([1 - r], [1.0, -2 * r * math.cos(2 * math.pi * f / SAMPLE_RATE), r * r], y)
+            r = math.exp(-math.pi * bw / MODEL_RATE)
+            y = lfilter([1 - r], [1.0, -2 * r * math.cos(2 * math.pi * f / MODEL_RATE), r * r], y)
         out[lo:hi] = y * np.hanning(hi - lo) ** 0.25
     out += 0.002 * rng.standard_normal(n)
     return (0.5 * out / np.abs(out).max()).astype(np.float32)
@@ -97,9 +97,9 @@ def run(out: Path, model: str | None, text: str) -> int:
     speech, source = demo_utterance(text)
     original = out / "original.wav"
     with files.atomic_path(original, force=True) as tmp:
-        sf.write(tmp, speech, SAMPLE_RATE, format="WAV", subtype="PCM_16")
+        sf.write(tmp, speech, MODEL_RATE, format="WAV", subtype="PCM_16")
     reference = sf.read(original, dtype="float32")[0]  # what the codec reads: the 16-bit file
-    duration = reference.size / SAMPLE_RATE
+    duration = reference.size / MODEL_RATE
     judges = load_judges()
 
     def labels(x: np.ndarray) -> list[str]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
-from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate, load_audio
+from affectcodec import audio
+from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate
 from affectcodec.data.labels import LabelMap
 from affectcodec.data.manifest import Manifest, ManifestEntry
 
@@ -20,11 +22,25 @@ def make_manifest(tmp_path) -> Manifest:
                      ManifestEntry("short8k.wav", "B", "anger", "train", 1.0)], tmp_path)
 
 
-def test_load_audio_resamples_and_downmixes(tmp_path):
+def test_load_resamples_and_downmixes(tmp_path):
     make_manifest(tmp_path)
-    wav = load_audio(tmp_path / "short8k.wav")
-    assert wav.shape == (1, 16000) and wav.dtype == torch.float32
+    wav = audio.load(tmp_path / "short8k.wav")
+    assert wav.shape == (1, audio.MODEL_RATE) and wav.dtype == torch.float32
     assert abs(float(wav[0, 4000:12000].mean()) - 0.5) < 1e-3  # mean of the two channels
+    assert audio.load(tmp_path / "short8k.wav", 8000).shape == (1, 8000)
+
+
+def test_load_refuses_what_the_streaming_reader_refuses_and_names_the_file(tmp_path):
+    # the one whole-file reader: the same AudioFileError as AudioReader (which the CLI uses)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "noise.flac").write_bytes(bytes(range(256)) * 8)
+    sf.write(tmp_path / "nan.wav", np.array([0.1, np.nan, 0.2], dtype=np.float32), 16000,
+             subtype="FLOAT")
+    for name, reason in (("empty.wav", "empty file"), ("noise.flac", "not a readable audio file"),
+                         ("nan.wav", "NaN or Inf"), ("missing.wav", "no such file")):
+        with pytest.raises(audio.AudioFileError, match=reason) as info:
+            audio.load(tmp_path / name)
+        assert str(info.value).startswith(str(tmp_path / name))
 
 
 def test_utterances_and_crops(tmp_path):

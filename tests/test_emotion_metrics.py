@@ -111,7 +111,7 @@ def test_prosody_identical_and_known_pitch_shift():
 def test_prosody_on_real_speech_pitch_shifted(nemo):
     import librosa
 
-    from affectcodec.data.dataset import load_audio
+    from affectcodec.audio import load as load_audio
 
     wav = load_audio(nemo / "audio" / "EB0_anger_1.flac")
     shifted = librosa.effects.pitch_shift(wav[0].numpy(), sr=SR, n_steps=2.0)  # +200 cents

@@ -77,7 +77,7 @@ def test_held_out_speaker_is_recognised(models, nemo):
     """Six utterances per emotion of the never-trained-on speaker EB0: every model does better
     than chance (1/6) alone, and much better speaker-adapted (statistics of these 36 unlabelled
     utterances). The full-split figures are in the model cards."""
-    from affectcodec.data.dataset import load_audio
+    from affectcodec.audio import load as load_audio
     from affectcodec.emotion.ser import TeacherHead
     from affectcodec.eval.emotion import judge_predictions
 

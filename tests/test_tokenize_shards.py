@@ -3,7 +3,7 @@ import subprocess
 
 import torch
 
-from affectcodec.data.dataset import load_audio
+from affectcodec.audio import load as load_audio
 from affectcodec.lm.shards import read_shard
 from tests.conftest import tiny_codec
 from tests.test_package import console_script

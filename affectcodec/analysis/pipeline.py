@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from affectcodec import audio
 from affectcodec.analysis.experiment import Utterance
 from affectcodec.analysis.features import (
     FEATURE_SUFFIXES,
@@ -67,7 +68,6 @@ def stratified_cap(indices: list[int], emotions: list[str], cap: int | None) -> 
 def load_utterances(manifest_path: str | os.PathLike | None, source: FeatureSource, cap: int | None = None,
                     progress: Callable[[str], None] = lambda msg: None) -> list[Utterance]:
     """Features of the ``train`` and ``valid`` utterances of a manifest (default: nEMO)."""
-    from affectcodec.data.dataset import load_audio
     from affectcodec.data.manifest import Manifest
     from affectcodec.data.paths import default_manifest
 
@@ -86,6 +86,6 @@ def load_utterances(manifest_path: str | os.PathLike | None, source: FeatureSour
                 feats = load_feature_file(file, dim)
                 dim = feats.shape[1]
             else:
-                feats = source(load_audio(file))
+                feats = source(audio.load(file))
             utterances.append(Utterance(feats, manifest[i].emotion, split))
     return utterances

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from affectcodec import audio
+from affectcodec.audio import MODEL_RATE
 from affectcodec.baselines.external import ExternalCodec, from_pcm16, to_pcm16
 
 
@@ -25,7 +26,7 @@ class Codec2(ExternalCodec):
     modes = {1.5: 1600, 3.0: 3200, 6.0: 3200}
 
     def _encode_file(self, pcm: np.ndarray, mode: int, tmp: Path) -> bytes:
-        narrow = audio.resample(torch.from_numpy(pcm)[None], 16000, 8000)[0].numpy()
+        narrow = audio.resample(torch.from_numpy(pcm)[None], MODEL_RATE, 8000)[0].numpy()
         (tmp / "in.raw").write_bytes(to_pcm16(narrow))
         self._run("c2enc", str(mode), str(tmp / "in.raw"), str(tmp / "out.bit"))
         return (tmp / "out.bit").read_bytes()
@@ -34,4 +35,4 @@ class Codec2(ExternalCodec):
         (tmp / "in.bit").write_bytes(data)
         self._run("c2dec", str(mode), str(tmp / "in.bit"), str(tmp / "out.raw"))
         narrow = from_pcm16((tmp / "out.raw").read_bytes())
-        return audio.resample(torch.from_numpy(narrow)[None], 8000, 16000)[0].numpy()
+        return audio.resample(torch.from_numpy(narrow)[None], 8000, MODEL_RATE)[0].numpy()

@@ -23,10 +23,10 @@ import torch
 from torch import Tensor
 
 from affectcodec import audio
+from affectcodec.audio import MODEL_RATE
 from affectcodec.codes import Codes
 from affectcodec.interface import Codec
 
-MODEL_RATE = 16000
 #: Nominal rates offered, kbit/s (the project's rate points).
 NOMINAL_RATES = (1.5, 3.0, 6.0)
 

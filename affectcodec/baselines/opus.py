@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from affectcodec.audio import MODEL_RATE
 from affectcodec.baselines.external import ExternalCodec
 
 
@@ -25,13 +26,13 @@ class Opus(ExternalCodec):
     modes = {1.5: 6, 3.0: 6, 6.0: 6}
 
     def _encode_file(self, pcm: np.ndarray, mode: int, tmp: Path) -> bytes:
-        sf.write(tmp / "in.wav", pcm, 16000, subtype="PCM_16")
+        sf.write(tmp / "in.wav", pcm, MODEL_RATE, subtype="PCM_16")
         self._run("opusenc", "--quiet", "--hard-cbr", "--bitrate", str(mode), str(tmp / "in.wav"),
                   str(tmp / "out.opus"))
         return (tmp / "out.opus").read_bytes()
 
     def _decode_file(self, data: bytes, mode: int, tmp: Path) -> np.ndarray:
         (tmp / "in.opus").write_bytes(data)
-        self._run("opusdec", "--quiet", "--rate", "16000", str(tmp / "in.opus"), str(tmp / "out.wav"))
+        self._run("opusdec", "--quiet", "--rate", str(MODEL_RATE), str(tmp / "in.opus"), str(tmp / "out.wav"))
         pcm, _ = sf.read(tmp / "out.wav", dtype="float32", always_2d=True)
         return pcm.mean(axis=1)

@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    from affectcodec.audio import load as load_audio
     from affectcodec.cli import CLIError
-    from affectcodec.data.dataset import load_audio
     from affectcodec.data.manifest import Manifest, ManifestError
     from affectcodec.emotion import EmotionCheckpointError, load_judges, load_teacher
     from affectcodec.emotion.ser import SERTeacher, TeacherHead

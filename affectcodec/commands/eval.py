@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
 
     import affectcodec
     from affectcodec.analysis.pipeline import stratified_cap
+    from affectcodec.audio import load as load_audio
     from affectcodec.baselines import REFERENCE_CODECS
     from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
-    from affectcodec.data.dataset import load_audio
     from affectcodec.data.manifest import Manifest
     from affectcodec.data.paths import default_manifest
     from affectcodec.emotion import load_judges

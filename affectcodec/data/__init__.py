@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 # Loaded on first use (PEP 562), as in the top-level package: the manifest and corpus modules
 # need no torch, and the command line builds its parsers from them.
 _LAZY = {"BUILDERS": "corpora", "build_manifest": "corpora", "RandomCropDataset": "dataset",
-         "UtteranceDataset": "dataset", "collate": "dataset", "load_audio": "dataset",
+         "UtteranceDataset": "dataset", "collate": "dataset",
          "NEMO_EMOTIONS": "labels", "LabelMap": "labels", "Manifest": "manifest",
          "ManifestEntry": "manifest", "ManifestError": "manifest"}
 
 if TYPE_CHECKING:
     from affectcodec.data.corpora import BUILDERS, build_manifest
-    from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate, load_audio
+    from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate
     from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
     from affectcodec.data.manifest import Manifest, ManifestEntry, ManifestError
 
@@ -32,4 +32,4 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["BUILDERS", "NEMO_EMOTIONS", "LabelMap", "Manifest", "ManifestEntry", "ManifestError",
-           "RandomCropDataset", "UtteranceDataset", "build_manifest", "collate", "load_audio"]
+           "RandomCropDataset", "UtteranceDataset", "build_manifest", "collate"]

@@ -24,6 +24,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from affectcodec import audio
+from affectcodec.audio import MODEL_RATE
 from affectcodec.data.paths import corpus_manifest, default_manifest
 
 REQUIRED_COLUMNS = ("path", "split")
@@ -159,7 +160,7 @@ class ManifestDataModule(LightningDataModule):
 
     def __init__(self, manifest: str | list[str] | None = None,
                  valid_speakers: Sequence[str] = (), train_split: str = "train",
-                 valid_split: str = "valid", sample_rate: int = 16000, crop_seconds: float = 1.0,
+                 valid_split: str = "valid", sample_rate: int = MODEL_RATE, crop_seconds: float = 1.0,
                  valid_seconds: float | None = 4.0, valid_items: int | None = 64,
                  batch_size: int = 8, valid_batch_size: int = 8, num_workers: int = 2,
                  hop_length: int = 320):

@@ -7,31 +7,15 @@ Both yield 16 kHz mono float32 audio ``[1, N]`` with the class index of the entr
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-import soundfile as sf
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from affectcodec.audio import resample
+from affectcodec import audio
+from affectcodec.audio import MODEL_RATE
 from affectcodec.data.labels import LabelMap
 from affectcodec.data.manifest import Manifest
-
-SAMPLE_RATE = 16000
-
-
-def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> Tensor:
-    """Read an audio file as float32 mono ``[1, N]`` at ``sample_rate`` (channels averaged)."""
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise ValueError(f"{path}: cannot read audio ({exc})") from exc
-    wav = torch.from_numpy(np.ascontiguousarray(data.mean(axis=1)))[None]
-    if wav.shape[-1] == 0:
-        raise ValueError(f"{path}: the file has no samples")
-    return resample(wav, rate, sample_rate)
 
 
 class UtteranceDataset(Dataset):
@@ -45,7 +29,7 @@ class UtteranceDataset(Dataset):
             instead of reading it at every access.
     """
 
-    def __init__(self, manifest: Manifest, labels: LabelMap, sample_rate: int = SAMPLE_RATE,
+    def __init__(self, manifest: Manifest, labels: LabelMap, sample_rate: int = MODEL_RATE,
                  preload: bool = False):
         manifest.validate(labels, check_files=True)
         self.manifest, self.labels, self.sample_rate = manifest, labels, sample_rate
@@ -58,14 +42,14 @@ class UtteranceDataset(Dataset):
         return len(self.manifest)
 
     def _read_int16(self, i: int) -> np.ndarray:
-        wav = load_audio(self.manifest.audio_path(i), self.sample_rate)[0].numpy()
+        wav = audio.load(self.manifest.audio_path(i), self.sample_rate)[0].numpy()
         return np.round(np.clip(wav, -1.0, 32767 / 32768) * 32768).astype(np.int16)
 
     def audio(self, i: int) -> Tensor:
         """float32 [1, N] of entry ``i``."""
         if self._cache is not None:
             return torch.from_numpy(self._cache[i].astype(np.float32) / 32768.0)[None]
-        return load_audio(self.manifest.audio_path(i), self.sample_rate)
+        return audio.load(self.manifest.audio_path(i), self.sample_rate)
 
     def __getitem__(self, i: int) -> dict[str, Tensor | int]:
         return {"wav": self.audio(i), "label": self._targets[i], "index": i}
@@ -84,7 +68,7 @@ class RandomCropDataset(UtteranceDataset):
     """
 
     def __init__(self, manifest: Manifest, labels: LabelMap, crop_seconds: float = 3.0,
-                 sample_rate: int = SAMPLE_RATE, preload: bool = True):
+                 sample_rate: int = MODEL_RATE, preload: bool = True):
         super().__init__(manifest, labels, sample_rate, preload)
         if crop_seconds <= 0:
             raise ValueError(f"crop_seconds must be positive, got {crop_seconds}")

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 import torchaudio
 from torch import Tensor, nn
 
+from affectcodec.audio import MODEL_RATE
+
 
 class CausalLogMel(nn.Module):
     """Causal log-mel with sliding-window cepstral-style mean normalisation.
@@ -36,7 +38,7 @@ class CausalLogMel(nn.Module):
         activity_db: frame power (dBFS) above which a frame counts in the normalisation mean.
     """
 
-    def __init__(self, sample_rate: int = 16000, hop_length: int = 320, win_length: int = 640,
+    def __init__(self, sample_rate: int = MODEL_RATE, hop_length: int = 320, win_length: int = 640,
                  n_mels: int = 64, f_min: float = 50.0, f_max: float = 8000.0,
                  norm_frames: int = 100, activity_db: float = -60.0):
         super().__init__()
@@ -85,7 +87,7 @@ class UtteranceLogMel(nn.Module):
         n_mels: mel bands.
     """
 
-    def __init__(self, sample_rate: int = 16000, n_fft: int = 400, hop_length: int = 160,
+    def __init__(self, sample_rate: int = MODEL_RATE, n_fft: int = 400, hop_length: int = 160,
                  n_mels: int = 64):
         super().__init__()
         self.hop_length = hop_length

@@ -12,7 +12,8 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-SAMPLE_RATE = 16000
+from affectcodec.audio import MODEL_RATE
+
 HOP = 160  # 10 ms for the spectral descriptors
 PITCH_HOP = 320  # 20 ms for pYIN (its cost dominates)
 N_MFCC = 20
@@ -42,35 +43,35 @@ def _stats8(x: np.ndarray, frame_rate: float) -> list[float]:
             slope, absdelta]
 
 
-def utterance_functionals(y: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def utterance_functionals(y: np.ndarray, sample_rate: int = MODEL_RATE) -> np.ndarray:
     """float32 vector [F] of functionals of one utterance ``y`` (float [N] at 16 kHz)."""
-    if sample_rate != SAMPLE_RATE:
-        raise ValueError(f"functionals expect {SAMPLE_RATE} Hz audio, got {sample_rate}")
+    if sample_rate != MODEL_RATE:
+        raise ValueError(f"functionals expect {MODEL_RATE} Hz audio, got {sample_rate}")
     y = np.asarray(y, dtype=np.float32).reshape(-1)
     if y.size < 2048:  # pad very short inputs so every descriptor has a frame
         y = np.pad(y, (0, 2048 - y.size))
-    f0, voiced, vprob = librosa.pyin(y, fmin=60.0, fmax=500.0, sr=SAMPLE_RATE, frame_length=1024,
+    f0, voiced, vprob = librosa.pyin(y, fmin=60.0, fmax=500.0, sr=MODEL_RATE, frame_length=1024,
                                      hop_length=PITCH_HOP, resolution=0.2, n_thresholds=20)
     voiced = voiced & np.isfinite(f0)
     f0_st = 12 * np.log2(f0[voiced] / 100.0)
-    feats = _stats8(f0_st, SAMPLE_RATE / PITCH_HOP)
+    feats = _stats8(f0_st, MODEL_RATE / PITCH_HOP)
     feats += [float(voiced.mean()), float(np.nan_to_num(vprob).mean())]
     rms = librosa.feature.rms(y=y, frame_length=640, hop_length=PITCH_HOP)[0]
     energy = 20 * np.log10(rms + 1e-5)
-    feats += _stats8(energy, SAMPLE_RATE / PITCH_HOP) + [float((energy - energy.max()).mean())]
+    feats += _stats8(energy, MODEL_RATE / PITCH_HOP) + [float((energy - energy.max()).mean())]
     mel_args = {"n_fft": 512, "hop_length": HOP}
-    mfcc = librosa.feature.mfcc(y=y, sr=SAMPLE_RATE, n_mfcc=N_MFCC, n_mels=40, **mel_args)
+    mfcc = librosa.feature.mfcc(y=y, sr=MODEL_RATE, n_mfcc=N_MFCC, n_mels=40, **mel_args)
     dmfcc = librosa.feature.delta(mfcc, width=5)
     for m in (mfcc, dmfcc):
         feats += np.stack([m.mean(1), m.std(1)], axis=1).reshape(-1).tolist()
     spec = np.abs(librosa.stft(y, n_fft=512, hop_length=HOP))
-    for d in (librosa.feature.spectral_centroid(S=spec, sr=SAMPLE_RATE),
-              librosa.feature.spectral_bandwidth(S=spec, sr=SAMPLE_RATE),
-              librosa.feature.spectral_rolloff(S=spec, sr=SAMPLE_RATE),
+    for d in (librosa.feature.spectral_centroid(S=spec, sr=MODEL_RATE),
+              librosa.feature.spectral_bandwidth(S=spec, sr=MODEL_RATE),
+              librosa.feature.spectral_rolloff(S=spec, sr=MODEL_RATE),
               librosa.feature.spectral_flatness(S=spec),
               librosa.feature.zero_crossing_rate(y, frame_length=512, hop_length=HOP)):
         feats += [float(d.mean()), float(d.std())]
-    contrast = librosa.feature.spectral_contrast(S=spec, sr=SAMPLE_RATE, fmin=100.0, n_bands=6)
+    contrast = librosa.feature.spectral_contrast(S=spec, sr=MODEL_RATE, fmin=100.0, n_bands=6)
     feats += np.stack([contrast.mean(1), contrast.std(1)], axis=1).reshape(-1).tolist()
-    feats += [y.size / SAMPLE_RATE, float((energy > energy.max() - 30).mean())]
+    feats += [y.size / MODEL_RATE, float((energy > energy.max() - 30).mean())]
     return np.asarray(feats, dtype=np.float32)

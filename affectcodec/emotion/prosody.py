@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from affectcodec.audio import MODEL_RATE
+
 
 @dataclass
 class ProsodyFrames:
@@ -52,7 +54,7 @@ class ProsodyAnalyzer(torch.nn.Module):
         octave_cost: preference for shorter lags, per octave (suppresses sub-harmonic picks).
     """
 
-    def __init__(self, sample_rate: int = 16000, hop_length: int = 320, window_length: int = 960,
+    def __init__(self, sample_rate: int = MODEL_RATE, hop_length: int = 320, window_length: int = 960,
                  f0_min: float = 60.0, f0_max: float = 500.0, voicing_threshold: float = 0.45,
                  silence_db: float = -55.0, octave_cost: float = 0.02):
         super().__init__()

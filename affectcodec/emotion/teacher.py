@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from affectcodec.audio import MODEL_RATE
 from affectcodec.emotion.prosody import ProsodyAnalyzer
 
 TEACHERS: dict[str, type[EmotionTeacher]] = {}
@@ -51,7 +52,7 @@ class EmotionTeacher(nn.Module, ABC):
     """
 
     name: ClassVar[str]
-    sample_rate: ClassVar[int] = 16000
+    sample_rate: ClassVar[int] = MODEL_RATE
     hop_length: ClassVar[int] = 320
     feature_dim: int
     receptive_field: int

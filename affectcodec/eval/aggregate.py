@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from affectcodec import audio
 from affectcodec.eval.runner import Item, ModelSpec, build_codec, cache_path
 
 
@@ -33,7 +34,6 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
         judges: the judges (for their label orders).
         leakage_utterances: utterances used by the leakage probe (the first ones, in order).
     """
-    from affectcodec.data.dataset import load_audio
     from affectcodec.emotion.adaptation import SpeakerStats
     from affectcodec.eval.emotion import classification_metrics, degradation_rate
     from affectcodec.eval.leakage import leakage_probe
@@ -102,8 +102,7 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
                           for it in items]
             if all(p.is_file() for p in code_files[:leakage_utterances]) and len(items) >= 2:
                 codec = codec or build_codec(model)
-                row["leakage"] = _leakage(codec, items[:leakage_utterances], code_files, load_audio,
-                                          leakage_probe)
+                row["leakage"] = _leakage(codec, items[:leakage_utterances], code_files, leakage_probe)
             per_rate[f"{kbps:g}"] = row
         results["models"][model.name] = {"path": model.path, "rates": per_rate}
     return results
@@ -118,13 +117,13 @@ def _adapted_preds(judge, records, items, stats) -> list[int]:
     return preds
 
 
-def _leakage(codec, items, code_files, load_audio, probe) -> dict[str, float]:
+def _leakage(codec, items, code_files, probe) -> dict[str, float]:
     from affectcodec.codes import Codes
 
     codes, wavs = [], []
     for item, file in zip(items, code_files, strict=False):
         tokens = torch.from_numpy(np.load(file).astype(np.int64))[None]
-        wav = load_audio(item.path)[0]
+        wav = audio.load(item.path)[0]
         q = codec.quantizer
         codes.append(Codes(tokens=tokens, lengths=torch.tensor([wav.numel()]), sample_rate=codec.sample_rate,
                            hop_length=codec.hop_length, cardinality=codec.cardinality, levels=q.levels,

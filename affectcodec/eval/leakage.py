@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torchaudio
 
+from affectcodec.audio import MODEL_RATE
 from affectcodec.codes import Codes
 
 
@@ -32,7 +33,7 @@ class LeakageResult:
     n_heldout_frames: int
 
 
-def frame_log_mel(wav: torch.Tensor, hop: int = 320, sample_rate: int = 16000) -> torch.Tensor:
+def frame_log_mel(wav: torch.Tensor, hop: int = 320, sample_rate: int = MODEL_RATE) -> torch.Tensor:
     """80-bin natural-log mel float [T, 80] at the codec frame rate (frame t = samples t*hop...)."""
     mel = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=1024, win_length=640, hop_length=hop,
                                                n_mels=80, power=1.0)

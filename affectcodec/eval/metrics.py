@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torchaudio
 
-SAMPLE_RATE = 16000
+from affectcodec.audio import MODEL_RATE
 
 
 def _check(ref: np.ndarray, deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,7 +38,7 @@ def pesq_wb(ref: np.ndarray, deg: np.ndarray) -> float:
     if not np.abs(ref).max() > 0 or not np.abs(deg).max() > 0:
         return math.nan  # silence: PESQ is undefined
     try:
-        return float(pesq(SAMPLE_RATE, ref, deg, "wb"))
+        return float(pesq(MODEL_RATE, ref, deg, "wb"))
     except NoUtterancesError:
         return math.nan
 
@@ -48,12 +48,12 @@ def stoi(ref: np.ndarray, deg: np.ndarray) -> float:
     from pystoi import stoi as _stoi
 
     ref, deg = _check(ref, deg)
-    return float(_stoi(ref, deg, SAMPLE_RATE, extended=False))
+    return float(_stoi(ref, deg, MODEL_RATE, extended=False))
 
 
 @lru_cache(maxsize=1)
 def _mel() -> torchaudio.transforms.MelSpectrogram:
-    return torchaudio.transforms.MelSpectrogram(SAMPLE_RATE, n_fft=1024, hop_length=160, n_mels=80,
+    return torchaudio.transforms.MelSpectrogram(MODEL_RATE, n_fft=1024, hop_length=160, n_mels=80,
                                                 f_min=0.0, f_max=8000.0, power=1.0)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from affectcodec.audio import MODEL_RATE
 from affectcodec.eval.plotting import pyplot as _plt
 from affectcodec.eval.plotting import save_figure as _save
 from affectcodec.files import atomic_path
@@ -97,7 +98,7 @@ def spectrogram_panels(signals: dict[str, np.ndarray], path: Path, title: str | 
     fig, axes = plt.subplots(len(mels), 1, figsize=(9, 1.9 * len(mels)), squeeze=False, sharex=True)
     for ax, (name, mel) in zip(axes[:, 0], mels.items(), strict=True):
         ax.imshow(mel, origin="lower", aspect="auto", vmin=top - 13, vmax=top, cmap="magma",
-                  extent=(0, len(signals[name]) / 16000, 0, 80))
+                  extent=(0, len(signals[name]) / MODEL_RATE, 0, 80))
         ax.set_ylabel("mel bin", fontsize=8)
         ax.set_title(name, fontsize=9)
     axes[-1, 0].set_xlabel("seconds")

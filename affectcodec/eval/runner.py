@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from affectcodec import audio
+from affectcodec.audio import MODEL_RATE
 from affectcodec.baselines import REFERENCE_CODECS
 from affectcodec.codec import AffectCodec
 
@@ -108,16 +110,15 @@ def _judge(wav: torch.Tensor) -> dict[str, dict[str, list[float]]]:
 
 def _task(task: tuple[str, str, float | None, Item, str]) -> str:
     """Score one (model, rate, utterance) or judge one original; returns the cache path."""
-    from affectcodec.data.dataset import load_audio
     from affectcodec.eval import metrics
     from affectcodec.eval.emotion import teacher_cosine
     from affectcodec.eval.prosody import ProsodyPreservation
 
     kind, model, kbps, item, cache = task
     target = Path(cache)
-    wav = load_audio(item.path)  # [1, N] at 16 kHz
+    wav = audio.load(item.path)  # [1, N] at 16 kHz
     if kind == "original":
-        _write_json(target, {"judges": _judge(wav), "seconds": wav.shape[-1] / 16000})
+        _write_json(target, {"judges": _judge(wav), "seconds": wav.shape[-1] / MODEL_RATE})
         return cache
     codec = _WORKER["codecs"][model]
     file_bytes = None
@@ -130,13 +131,13 @@ def _task(task: tuple[str, str, float | None, Item, str]) -> str:
         file_bytes = len(bitstream.to_bytes(header, tokens))
         codes = bitstream.to_codes(header, tokens)
     else:
-        codes = codec.encode(wav, sample_rate=16000, kbps=kbps)
+        codes = codec.encode(wav, sample_rate=MODEL_RATE, kbps=kbps)
     rec = codec.decode(codes)[0]  # [1, N]
     ref, deg = wav[0].numpy(), rec[0].numpy()
     acc = ProsodyPreservation()
     acc.update(wav[None], rec[None])
     record = {
-        "seconds": wav.shape[-1] / 16000, "file_bytes": file_bytes,
+        "seconds": wav.shape[-1] / MODEL_RATE, "file_bytes": file_bytes,
         "payload_bits": int(codes.tokens[0].numel()) * math.ceil(codes.bits_per_token),
         "pesq": metrics.pesq_wb(ref, deg), "stoi": metrics.stoi(ref, deg),
         "mel_distance": metrics.mel_distance(ref, deg), "si_sdr": metrics.si_sdr(ref, deg),

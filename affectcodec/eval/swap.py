@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from affectcodec import audio
 from affectcodec.eval.report import fmt
 
 #: Judging modes: speaker-independent, and speaker-adapted (statistics of the speaker's originals).
@@ -149,9 +150,8 @@ def _init_worker(model: str, judge_names: Sequence[str] | None, stages: Sequence
 
 
 def _judge_original(u: Utterance) -> tuple[str, dict[str, Any]]:
-    from affectcodec.data.dataset import load_audio
 
-    wav = load_audio(u.path)
+    wav = audio.load(u.path)
     preds = judge_outputs(_WORKER["judges"], wav[None])
     return u.key, {name: {"independent": p["independent"][0],
                           "embedding": None if p["embedding"] is None else p["embedding"][0].tolist()}
@@ -161,7 +161,6 @@ def _judge_original(u: Utterance) -> tuple[str, dict[str, Any]]:
 def _score_group(task: tuple[list[Utterance], dict[str, Any]]) -> list[dict[str, Any]]:
     """Swaps and controls of one sentence at every rate: one row per output."""
     from affectcodec import bitstream
-    from affectcodec.data.dataset import load_audio
     from affectcodec.eval.metrics import stoi
     from affectcodec.files import encode_audio
 
@@ -170,7 +169,7 @@ def _score_group(task: tuple[list[Utterance], dict[str, Any]]) -> list[dict[str,
     top = max(k for _, k in stages)
     codes = [bitstream.to_codes(*encode_audio(codec, u.path, n_stages=top, model=_WORKER["identity"]))
              for u in group]
-    refs = [load_audio(u.path)[0].numpy() for u in group]
+    refs = [audio.load(u.path)[0].numpy() for u in group]
     rows = []
     for kbps, k in stages:
         cut = [c.truncate(k) for c in codes]

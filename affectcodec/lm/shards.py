@@ -24,6 +24,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from affectcodec import audio
+
 INDEX_FILE = "index.json"
 
 
@@ -49,12 +51,11 @@ class ShardDataset(Dataset):
         return len(self.shards)
 
     def __getitem__(self, j: int) -> dict[str, Any]:
-        from affectcodec.data.dataset import load_audio
 
         index, utts = self.shards[j]
         # Plain dicts: Lightning's batch transfer rebuilds containers and refuses frozen dataclasses.
         return {"shard": index, "utts": [dict(u.__dict__) for u in utts],
-                "audio": [load_audio(u.audio)[0] for u in utts]}
+                "audio": [audio.load(u.audio)[0] for u in utts]}
 
 
 def plan_shards(utts: list[Utt], shard_size: int, out: Path, meta: dict[str, Any]

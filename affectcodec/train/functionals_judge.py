@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affectcodec.data.dataset import load_audio
+from affectcodec import audio
 from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
 from affectcodec.data.manifest import Manifest
 from affectcodec.emotion.functionals import feature_names, utterance_functionals
@@ -33,7 +33,7 @@ def manifest_features(manifest: Manifest, cache: str | None = None) -> np.ndarra
         data = np.load(cache)
         if str(data["key"]) == key:
             return data["x"]
-    x = np.stack([utterance_functionals(load_audio(manifest.audio_path(i))[0].numpy())
+    x = np.stack([utterance_functionals(audio.load(manifest.audio_path(i))[0].numpy())
                   for i in range(len(manifest))])
     if cache:
         np.savez(cache, x=x, key=key)

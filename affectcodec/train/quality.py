@@ -11,12 +11,14 @@ import math
 
 import numpy as np
 
+from affectcodec.audio import MODEL_RATE
 
-def pesq_wb(reference: np.ndarray, degraded: np.ndarray, sample_rate: int = 16000) -> float:
+
+def pesq_wb(reference: np.ndarray, degraded: np.ndarray, sample_rate: int = MODEL_RATE) -> float:
     """PESQ-wb (MOS-LQO, about 1.0-4.6) of 1-D float arrays at 16 kHz; NaN if unscorable."""
     from pesq import PesqError, pesq
 
-    if sample_rate != 16000:
+    if sample_rate != MODEL_RATE:
         raise ValueError(f"PESQ-wb needs 16 kHz audio, got {sample_rate} Hz")
     try:
         return float(pesq(sample_rate, reference.astype(np.float32),
@@ -25,7 +27,7 @@ def pesq_wb(reference: np.ndarray, degraded: np.ndarray, sample_rate: int = 1600
         return math.nan
 
 
-def stoi(reference: np.ndarray, degraded: np.ndarray, sample_rate: int = 16000) -> float:
+def stoi(reference: np.ndarray, degraded: np.ndarray, sample_rate: int = MODEL_RATE) -> float:
     """STOI (0-1) of 1-D float arrays; NaN for clips shorter than its 30-frame analysis."""
     from pystoi import stoi as _stoi
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from affectcodec.data.dataset import load_audio
+from affectcodec import audio
 from affectcodec.data.manifest import Manifest
 from affectcodec.emotion.adaptation import SpeakerHead, SpeakerStats
 from affectcodec.emotion.judge import pad_batch
@@ -61,8 +61,8 @@ def embeddings(model, manifest: Manifest, cache: str | None = None, batch_size: 
     parts = []
     with torch.no_grad():
         for i in range(0, len(manifest), batch_size):
-            audio = [load_audio(manifest.audio_path(j)) for j in range(i, min(i + batch_size, len(manifest)))]
-            parts.append(model.embed(*pad_batch(audio)).double().numpy())
+            clips = [audio.load(manifest.audio_path(j)) for j in range(i, min(i + batch_size, len(manifest)))]
+            parts.append(model.embed(*pad_batch(clips)).double().numpy())
     x = np.concatenate(parts)
     if cache:
         np.savez(cache, x=x, key=key)
