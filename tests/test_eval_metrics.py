@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from affectcodec.eval.leakage import leakage_probe
-from affectcodec.eval.metrics import mel_distance, pesq_wb, si_sdr, stoi
+from affectcodec.metrics import mel_distance, pesq_wb, si_sdr, stoi
 from tests.conftest import tiny_codec
 
 

@@ -8,8 +8,8 @@ import pytest
 import soundfile as sf
 import torch
 
+from affectcodec import metrics
 from affectcodec.baselines import REFERENCE_CODECS
-from affectcodec.eval import metrics
 
 
 @pytest.fixture

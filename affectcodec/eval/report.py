@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from affectcodec.audio import MODEL_RATE
 from affectcodec.eval.plotting import pyplot as _plt
 from affectcodec.eval.plotting import save_figure as _save
+from affectcodec.eval.plotting import spectrogram_figure
 from affectcodec.files import atomic_path
 
 
@@ -88,23 +88,8 @@ def plot_confusions(results: dict[str, Any], out: Path) -> list[Path]:
 
 
 def spectrogram_panels(signals: dict[str, np.ndarray], path: Path, title: str | None = None) -> Path:
-    """One log-mel panel per 16 kHz signal (float [N]), titled by its key, on one colour scale: the
-    loudest bin of all panels at the top, 13 natural-log units (about 56 dB) of range below it."""
-    from affectcodec.eval.metrics import log_mel
-
-    plt = _plt()
-    mels = {name: log_mel(wav).numpy() for name, wav in signals.items()}
-    top = max(float(m.max()) for m in mels.values())
-    fig, axes = plt.subplots(len(mels), 1, figsize=(9, 1.9 * len(mels)), squeeze=False, sharex=True)
-    for ax, (name, mel) in zip(axes[:, 0], mels.items(), strict=True):
-        ax.imshow(mel, origin="lower", aspect="auto", vmin=top - 13, vmax=top, cmap="magma",
-                  extent=(0, len(signals[name]) / MODEL_RATE, 0, 80))
-        ax.set_ylabel("mel bin", fontsize=8)
-        ax.set_title(name, fontsize=9)
-    axes[-1, 0].set_xlabel("seconds")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    """Write :func:`~affectcodec.eval.plotting.spectrogram_figure` of ``signals`` to ``path``."""
+    return _save(spectrogram_figure(signals, title), path)
 
 
 def plot_spectrograms(example: dict[str, Any], out: Path) -> Path:

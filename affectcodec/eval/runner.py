@@ -110,7 +110,7 @@ def _judge(wav: torch.Tensor) -> dict[str, dict[str, list[float]]]:
 
 def _task(task: tuple[str, str, float | None, Item, str]) -> str:
     """Score one (model, rate, utterance) or judge one original; returns the cache path."""
-    from affectcodec.eval import metrics
+    from affectcodec import metrics
     from affectcodec.eval.emotion import teacher_cosine
     from affectcodec.eval.prosody import ProsodyPreservation
 

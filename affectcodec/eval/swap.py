@@ -161,8 +161,8 @@ def _judge_original(u: Utterance) -> tuple[str, dict[str, Any]]:
 def _score_group(task: tuple[list[Utterance], dict[str, Any]]) -> list[dict[str, Any]]:
     """Swaps and controls of one sentence at every rate: one row per output."""
     from affectcodec import bitstream
-    from affectcodec.eval.metrics import stoi
     from affectcodec.files import encode_audio
+    from affectcodec.metrics import stoi
 
     group, stats = task
     codec, judges, stages = _WORKER["codec"], _WORKER["judges"], _WORKER["stages"]

@@ -33,9 +33,8 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor
 
-from affectcodec import audio
+from affectcodec import audio, metrics
 from affectcodec.codec import MODEL_TYPE, AffectCodec, CodecOutput
-from affectcodec.train import quality
 from affectcodec.train.losses import (
     PhaseDerivativeLoss,
     cycle_loss,
@@ -361,11 +360,13 @@ class CodecModule(LightningModule):
             if int(index[b]) >= self.metric_items:
                 continue
             n = int(lengths[b])
-            ref = wav[b, 0, :n].float().cpu().numpy()
+            # the metrics are defined at 16 kHz: a model at another rate is scored resampled
+            rate = self.codec.sample_rate
+            ref = audio.resample(wav[b, 0, :n].float().cpu(), rate, audio.MODEL_RATE).numpy()
             for name, audio_m in recon.items():
-                deg = audio_m[b, 0, :n].float().cpu().numpy()
-                for metric, fn in (("pesq", quality.pesq_wb), ("stoi", quality.stoi)):
-                    value = fn(ref, deg, self.codec.sample_rate)
+                deg = audio.resample(audio_m[b, 0, :n].float().cpu(), rate, audio.MODEL_RATE).numpy()
+                for metric, fn in (("pesq", metrics.pesq_wb), ("stoi", metrics.stoi)):
+                    value = fn(ref, deg)
                     if not math.isnan(value):  # unscorable clips are left out
                         row = keys.index(f"val/{metric}_{name}")
                         self._quality_sums[row] += torch.tensor([value, 1.0], dtype=torch.float64)
@@ -385,7 +386,7 @@ class CodecModule(LightningModule):
         writer = getattr(self.logger, "experiment", None)
         if writer is None or not hasattr(writer, "add_audio"):
             return  # media logging needs TensorBoard
-        from affectcodec.train.media import spectrogram_figure
+        from affectcodec.eval.plotting import spectrogram_figure  # matplotlib: only when logging
 
         sr, step = self.codec.sample_rate, self.global_step
         for b in range(min(self.log_audio_items, wav.shape[0])):
@@ -396,7 +397,7 @@ class CodecModule(LightningModule):
             for name, audio_m in recon.items():
                 writer.add_audio(f"audio/{b}/{name}", audio_m[b, :, :n].float().cpu(), step, sr)
                 panels[name] = audio_m[b, 0, :n]
-            writer.add_figure(f"spectrogram/{b}", spectrogram_figure(panels, sr), step)
+            writer.add_figure(f"spectrogram/{b}", spectrogram_figure(panels), step)
         self._reference_logged = True
 
     # --------------------------------------------------------------------------- checkpoints

@@ -1,4 +1,5 @@
-"""Signal-level quality metrics of a reconstruction against its reference (16 kHz, mono).
+"""Signal-level quality metrics of a reconstruction against its reference (16 kHz, mono): the
+one definition of each, used by training's validation and by ``affectcodec eval`` alike.
 
 * PESQ-wb: ITU-T P.862.2 wide-band PESQ (``pesq`` package), MOS-LQO scale 1.04-4.64.
 * STOI: short-time objective intelligibility (Taal et al. 2011; ``pystoi``), 0-1.
@@ -6,8 +7,11 @@
   (n_fft 1024, hop 160, 0-8 kHz, magnitudes clamped at 1e-5), lower is better.
 * SI-SDR: scale-invariant signal-to-distortion ratio in dB (Le Roux et al. 2019).
 
-All functions take 1-D float arrays of equal length at 16 kHz and return a float (NaN when the
-metric is undefined, e.g. PESQ on silence).
+All functions take 1-D float arrays of equal length at 16 kHz and return a float, NaN when the
+metric is undefined (PESQ on silence or on a clip without a detectable utterance, STOI on a clip
+shorter than its 30-frame analysis), so that one unscorable clip never fails a validation run
+or an evaluation; callers average the finite values. :func:`log_mel` is also the spectrogram of
+every plot (:func:`affectcodec.eval.plotting.spectrogram_figure`).
 """
 
 from __future__ import annotations
@@ -31,15 +35,16 @@ def _check(ref: np.ndarray, deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pesq_wb(ref: np.ndarray, deg: np.ndarray) -> float:
-    """Wide-band PESQ (MOS-LQO); NaN if PESQ finds no utterance."""
-    from pesq import NoUtterancesError, pesq
+    """Wide-band PESQ (MOS-LQO); NaN if PESQ cannot score the pair (silence, no utterance found,
+    too short)."""
+    from pesq import PesqError, pesq
 
     ref, deg = _check(ref, deg)
     if not np.abs(ref).max() > 0 or not np.abs(deg).max() > 0:
         return math.nan  # silence: PESQ is undefined
     try:
         return float(pesq(MODEL_RATE, ref, deg, "wb"))
-    except NoUtterancesError:
+    except PesqError:  # NoUtterancesError, BufferTooShortError
         return math.nan
 
 
@@ -48,7 +53,8 @@ def stoi(ref: np.ndarray, deg: np.ndarray) -> float:
     from pystoi import stoi as _stoi
 
     ref, deg = _check(ref, deg)
-    return float(_stoi(ref, deg, MODEL_RATE, extended=False))
+    value = float(_stoi(ref, deg, MODEL_RATE, extended=False))
+    return value if math.isfinite(value) else math.nan
 
 
 @lru_cache(maxsize=1)
