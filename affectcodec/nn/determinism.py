@@ -15,13 +15,15 @@ torch 2.11 with MKL and oneDNN on an AVX2 machine):
   ``log``, ``erf``-GELU, ``tanh`` and ``sqrt`` agree (the frame-rate model's inference path uses
   only these; the DAC-style generator's Snake uses ``pow``).
 
-So in eval mode on a CPU, :class:`Conv1d` and :class:`Conv2d` compute through
+So inside :func:`deterministic` (which :meth:`AffectCodec.encode` opens), in eval mode on a CPU,
+:class:`Conv1d` and :class:`Conv2d` compute through
 :func:`invariant_mm`: one plain GEMM per item, its weight padded to at least 16 rows and its input
 to at least 16 columns, where MKL's result for a column depends on that column alone (tested over
 the model's shapes, 1 to 1,500 columns, every position, 1 and 2 threads). Depthwise convolutions
 run as ``kernel_size`` whole-tensor multiplications and additions (:func:`depthwise_conv1d`):
 the same IEEE operations for every element, and ten times faster than torch's native grouped
-convolution. Training keeps torch's own (fastest) convolutions.
+convolution. Training and decoding keep torch's own (fastest) convolutions: decoded audio may
+differ in the last bit between thread counts, tokens never do.
 """
 
 from __future__ import annotations
@@ -33,24 +35,37 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+#: How many :func:`deterministic` contexts are open (the invariant kernels run while > 0).
+_open_contexts = 0
+
 
 @contextlib.contextmanager
 def deterministic(device: torch.device | str) -> Iterator[None]:
-    """Run the enclosed CPU inference with thread- and batch-invariant kernels (oneDNN off).
+    """Run the enclosed CPU inference with thread- and batch-invariant kernels: oneDNN off, and
+    :class:`Conv1d` / :class:`Conv2d` in eval mode through :func:`invariant_mm`.
 
-    The switch is process-wide (``torch.backends.mkldnn.enabled``) and restored on exit;
-    nested uses are fine, concurrent uses from several Python threads are not.
+    :meth:`AffectCodec.encode` runs in it (tokens); decoding does not need it and runs torch's
+    fastest kernels. The switch is process-wide and restored on exit; nested uses are fine,
+    concurrent uses from several Python threads are not.
     """
+    global _open_contexts
     if torch.device(device).type != "cpu":
         yield
         return
     # Not torch.backends.mkldnn.flags(): it also resets the TF32 setting and warns about it.
     before = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = False
+    _open_contexts += 1
     try:
         yield
     finally:
+        _open_contexts -= 1
         torch.backends.mkldnn.enabled = before
+
+
+def _invariant(module: nn.Module, x: Tensor) -> bool:
+    """Whether a convolution takes the invariant path (module notes)."""
+    return _open_contexts > 0 and not module.training and x.device.type == "cpu"
 
 
 def depthwise_conv1d(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -107,14 +122,14 @@ def _invariant_conv(cols: list[Tensor], weight: Tensor, bias: Tensor | None) -> 
 class Conv1d(nn.Conv1d):
     """``nn.Conv1d`` (same parameters and state dict) that infers through :func:`invariant_mm`.
 
-    In eval mode on a CPU, with stride 1 and no built-in padding (the causal layers pad
-    themselves), the output of an item does not depend on the batch, on its padding or on the
-    thread count; otherwise this is ``nn.Conv1d``.
+    Inside :func:`deterministic`, in eval mode on a CPU, with stride 1 and no built-in padding
+    (the causal layers pad themselves), the output of an item does not depend on the batch, on
+    its padding or on the thread count; otherwise this is ``nn.Conv1d``.
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training or x.device.type != "cpu" or self.stride != (1,) or \
-                self.padding != (0,) or self.padding_mode != "zeros":
+        if not _invariant(self, x) or self.stride != (1,) or self.padding != (0,) or \
+                self.padding_mode != "zeros":
             return super().forward(x)
         if self.groups == self.in_channels == self.out_channels and self.groups > 1 and \
                 self.dilation == (1,):
@@ -133,8 +148,8 @@ class Conv2d(nn.Conv2d):
     """``nn.Conv2d`` counterpart of :class:`Conv1d`."""
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training or x.device.type != "cpu" or self.stride != (1, 1) or \
-                self.padding != (0, 0) or self.groups != 1 or self.padding_mode != "zeros":
+        if not _invariant(self, x) or self.stride != (1, 1) or self.padding != (0, 0) or \
+                self.groups != 1 or self.padding_mode != "zeros":
             return super().forward(x)
         (kh, kw), (dh, dw) = self.kernel_size, self.dilation
         h, w = x.shape[-2] - dh * (kh - 1), x.shape[-1] - dw * (kw - 1)
