@@ -432,14 +432,14 @@ class AffectCodec(Codec, nn.Module):
             # Version 1 predates the frame-rate generator and the exp-parametrised scales.
             config.setdefault("generator", "dac")
             config.setdefault("fsq_scale", "softplus")
-        shapes = read_weight_shapes(directory / WEIGHTS_FILE)  # the header only: cheap
+        weights = directory / WEIGHTS_FILE
+        shapes = read_weight_shapes(weights)  # the header only: cheap
         try:
             model = cls(**config)
         except (TypeError, ValueError, RuntimeError) as exc:
             raise CheckpointError(f"{directory / CONFIG_FILE}: invalid config: "
                                   f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
                                   ) from None
-        weights = directory / WEIGHTS_FILE
         expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         missing = sorted(set(expected) - set(shapes))
         unexpected = sorted(set(shapes) - set(expected))

@@ -13,8 +13,8 @@ with look-ahead (the frame-rate generator's inverse STFT), that many frames of r
 The window layout is recorded in the ``.affc`` header (:class:`~affectcodec.bitstream.WindowParams`)
 so that a file states exactly how its tokens were computed.
 
-Decoded windows equal the whole decode up to float rounding (about 2e-7: the overlap-add sums
-different numbers of frames).
+Decoded windows equal the whole decode up to float rounding (measured: at most 2.4e-7 on 18 s of
+speech): decoding runs torch's fastest kernels, which round by tensor length.
 """
 
 from __future__ import annotations

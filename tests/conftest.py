@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,17 @@ import torch
 from affectcodec import AffectCodec
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def threads(n: int) -> Iterator[None]:
+    """Run the enclosed code with ``n`` torch threads, then restore the previous count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 #: A model small enough for fast contract tests, with every path (emotion, CEM) switched on.
 TINY = dict(encoder_dim=4, decoder_dim=32, emotion_dim=8, acoustic_dim=16, adapter_dim=8, cem_window=10)

@@ -2,7 +2,6 @@
 window: the layers of affectcodec.nn.determinism, and the shipped model's tokens through the
 API and the CLI's windowed path."""
 
-import contextlib
 import csv
 
 import numpy as np
@@ -14,17 +13,7 @@ import torch.nn.functional as F
 import affectcodec
 from affectcodec.files import encode_audio
 from affectcodec.nn.determinism import Conv1d, Conv2d, deterministic, invariant_mm
-
-
-@contextlib.contextmanager
-def threads(n: int):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
+from tests.conftest import threads
 
 # (rows, depth) of the shipped model's GEMMs, the small ones among them the quantizer's
 SHAPES = [(3, 64), (6, 256), (64, 6), (16, 9), (32, 144), (128, 2560), (256, 1926), (768, 256),

@@ -14,7 +14,7 @@ import torch
 from affectcodec import audio, bitstream, files
 from affectcodec.nn.determinism import deterministic
 from affectcodec.windows import decode_windows, decoder_context_frames, window_layout
-from tests.conftest import tiny_codec
+from tests.conftest import threads, tiny_codec
 
 
 def speech(nemo: Path, seconds: float) -> np.ndarray:
@@ -108,15 +108,11 @@ def test_the_same_file_gives_identical_bytes_with_1_and_2_threads(tmp_path, nemo
     codec = tiny_codec(encoder_dim=8)  # wide enough for oneDNN's thread-dependent 1x1 kernels
     src = tmp_path / "in.wav"
     sf.write(str(src), speech(nemo, 8.0), 16000, subtype="PCM_16")
-    before = torch.get_num_threads()
-    try:
-        blobs = []
-        for threads in (1, 2, 1):
-            torch.set_num_threads(threads)
+    blobs = []
+    for n in (1, 2, 1):
+        with threads(n):
             header, tokens = files.encode_audio(codec, src, window_seconds=3.0)
-            blobs.append(bitstream.to_bytes(header, tokens))
-    finally:
-        torch.set_num_threads(before)
+        blobs.append(bitstream.to_bytes(header, tokens))
     assert blobs[0] == blobs[1] == blobs[2]
 
 
@@ -147,17 +143,12 @@ def test_deterministic_mode_makes_latents_bit_identical_across_threads(nemo):
     # oneDNN's 1x1 convolutions with bias make it differ here (measured ~3e-7).
     codec = tiny_codec(encoder_dim=8)
     x = torch.from_numpy(speech(nemo, 2.0))[None, None]
-    before = torch.get_num_threads()
     latents = []
-    try:
-        with deterministic("cpu"), torch.inference_mode():
-            for threads in (1, 2):
-                torch.set_num_threads(threads)
+    with deterministic("cpu"), torch.inference_mode():
+        for n in (1, 2):
+            with threads(n):
                 latents.append(codec.latent(codec._pad(x))[0])
-                decoded = codec.decoder(latents[-1])
-                latents.append(decoded)
-    finally:
-        torch.set_num_threads(before)
+                latents.append(codec.decoder(latents[-1]))
     assert torch.equal(latents[0], latents[2]) and torch.equal(latents[1], latents[3])
 
 
