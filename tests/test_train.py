@@ -300,3 +300,19 @@ def test_a_step_with_a_non_finite_gradient_is_skipped(monkeypatch):
     after = {k: v.detach().clone() for k, v in codec.named_parameters()}
     assert changed(before, after, "") == []  # AdamW never saw the NaN
     assert float(trainer.callback_metrics["train/skipped_steps"]) == 1.0
+
+
+def test_init_from_starts_from_a_released_model_and_checks_its_architecture(tmp_path):
+    torch.manual_seed(1)
+    released = AffectCodec(**TINY)
+    released.save(tmp_path / "released")
+    torch.manual_seed(2)
+    module = CodecModule(codec=AffectCodec(**TINY), init_from=str(tmp_path / "released"))
+    theirs = released.state_dict()
+    assert all(torch.equal(v, theirs[k]) for k, v in module.codec.state_dict().items())
+    wider = AffectCodec(**{**TINY, "decoder_dim": 32})
+    with pytest.raises(affectcodec.CheckpointError, match="does not fit"):
+        CodecModule(codec=wider, init_from=str(tmp_path / "released"))
+    with pytest.warns(UserWarning, match="cem_window"):
+        CodecModule(codec=AffectCodec(**{**TINY, "cem_window": 20}),
+                    init_from=str(tmp_path / "released"))

@@ -34,7 +34,8 @@ from lightning.pytorch.strategies import DDPStrategy
 from torch import Tensor
 
 from affectcodec import audio, metrics
-from affectcodec.codec import MODEL_TYPE, AffectCodec, CodecOutput
+from affectcodec.codec import MODEL_TYPE, AffectCodec, CheckpointError, CodecOutput
+from affectcodec.pretrained import load as load_released
 from affectcodec.train.losses import (
     PhaseDerivativeLoss,
     cycle_loss,
@@ -62,6 +63,34 @@ def default_mel_loss(**overrides: Any) -> MelSpectrogramLoss:
     """DAC's ``MelSpectrogramLoss`` with :data:`DEFAULT_MEL_LOSS`, updated by ``overrides``."""
     return MelSpectrogramLoss(**{**DEFAULT_MEL_LOSS, **overrides})
 
+
+
+def init_weights(codec: AffectCodec, name_or_path: str) -> None:
+    """Start ``codec`` from a released model's weights (fine-tuning), checked strictly.
+
+    Only the weights travel: the optimiser, its schedule and the step count start afresh (a
+    ``--ckpt_path`` resume, which restores them, is applied after this and overrides it). The
+    recipe's codec must have the released model's architecture; a constructor argument that
+    differs without changing a weight's shape (a window, the rates) is allowed and warned about.
+
+    Raises:
+        CheckpointError: no such model, or weights whose keys or shapes differ from ``codec``'s.
+    """
+    released = load_released(name_or_path)
+    theirs, ours = released.state_dict(), codec.state_dict()
+    missing, unexpected = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
+    bad = [k for k in ours if k in theirs and theirs[k].shape != ours[k].shape]
+    if missing or unexpected or bad:
+        raise CheckpointError(
+            f"init_from {name_or_path!r} does not fit the recipe's codec: missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}, shape mismatch {bad[:3]}")
+    differ = sorted(k for k in set(codec.config) | set(released.config)
+                    if codec.config.get(k) != released.config.get(k))
+    if differ:
+        warnings.warn(f"init_from {name_or_path!r}: the recipe's codec differs in {differ}",
+                      stacklevel=2)
+    with torch.no_grad():
+        codec.load_state_dict(theirs, strict=True)
 
 class CodecModule(LightningModule):
     """GAN training of a codec with mel, waveform, quantizer, emotion and multi-rate losses.
@@ -93,6 +122,9 @@ class CodecModule(LightningModule):
         metric_items: validation items (by index in the validation set) scored with PESQ-wb and
             STOI at every bitrate.
         log_audio_items: validation items whose audio and spectrograms go to TensorBoard.
+        init_from: a released model (bundled name or folder) whose weights the codec starts
+            from (:func:`init_weights`): fine-tuning, or continuing a released model's training
+            when its Lightning checkpoint is gone.
     """
 
     def __init__(self, codec: AffectCodec, discriminator: Discriminator | None = None,
@@ -108,10 +140,13 @@ class CodecModule(LightningModule):
                  discriminator_scheduler: LRSchedulerCallable | None = None,
                  grad_clip_generator: float | None = 1000.0,
                  grad_clip_discriminator: float | None = 10.0,
-                 metric_items: int = 8, log_audio_items: int = 2):
+                 metric_items: int = 8, log_audio_items: int = 2,
+                 init_from: str | None = None):
         super().__init__()
         self.automatic_optimization = False
         self.codec = codec
+        if init_from is not None:
+            init_weights(codec, init_from)
         if discriminator is not None:
             rates = {getattr(d, "sample_rate", codec.sample_rate)
                      for d in discriminator.discriminators}
