@@ -28,7 +28,8 @@ def fatal(message: str) -> NoReturn:
     raise SystemExit(EXIT_FAILURE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``command`` alone when it names one."""
     parser = argparse.ArgumentParser(
         prog="affectcodec",
         description="Emotion-preserving neural speech codec: 16 kHz speech <-> tokens at "
@@ -37,13 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     from affectcodec import commands
 
-    for module in commands.modules():
+    for module in commands.modules(command):
         module.add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from affectcodec import audio
 from affectcodec.codes import Codes
-from affectcodec.emotion.teacher import build_teacher
+from affectcodec.emotion.registry import build_teacher
 from affectcodec.interface import Codec
 from affectcodec.model_config import check_codec_config
 from affectcodec.nn import (

@@ -85,8 +85,8 @@ def demo_utterance(text: str) -> tuple[np.ndarray, str]:
 
 
 def run(out: Path, model: str | None, text: str) -> int:
-    from affectcodec.emotion.loading import load_judges
     from affectcodec.eval.report import spectrogram_panels
+    from affectcodec.judges.loading import load_judges
     from affectcodec.metrics import mel_distance, pesq_wb, stoi
     from affectcodec.pretrained import load, resolve
 

@@ -6,30 +6,13 @@ import os
 from pathlib import Path
 
 from affectcodec.codec import AffectCodec, CheckpointError, read_config
-from affectcodec.model_config import is_bundled_name
+from affectcodec.model_dir import bundled_dir, checkpoints_dir
 
 #: The bundled model that ``load()`` and the CLI use by default.
 DEFAULT_MODEL = "affectcodec-16k-small"
 
 #: Model classes by the ``model_type`` stored in their config.json.
 MODEL_TYPES: dict[str, type[AffectCodec]] = {"affectcodec": AffectCodec}
-
-
-def checkpoints_dir() -> Path:
-    """Folder of bundled models: ``$AFFECTCODEC_CHECKPOINTS`` or the project's ``checkpoints/``."""
-    env = os.environ.get("AFFECTCODEC_CHECKPOINTS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "checkpoints"
-
-
-def bundled_dir(name: str) -> Path | None:
-    """The bundled model folder called ``name``, or None. Only plain names count
-    (:data:`affectcodec.model_config.NAME_PATTERN`: no path, not ``..``)."""
-    if not is_bundled_name(name):
-        return None
-    path = checkpoints_dir() / name
-    return path if (path / "config.json").is_file() else None
 
 
 def resolve(name_or_path: str | os.PathLike | None = None) -> Path:

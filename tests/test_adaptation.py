@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from affectcodec.emotion.adaptation import SpeakerHead, SpeakerStats
+from affectcodec.judges.adaptation import SpeakerHead, SpeakerStats
 
 
 def test_speaker_offset_is_removed(tmp_path):

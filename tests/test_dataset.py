@@ -9,8 +9,8 @@ import torch
 
 from affectcodec import audio
 from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate
-from affectcodec.data.labels import LabelMap
 from affectcodec.data.manifest import Manifest, ManifestEntry
+from affectcodec.emotion.labels import LabelMap
 
 
 def make_manifest(tmp_path) -> Manifest:

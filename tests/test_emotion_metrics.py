@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from affectcodec.emotion import EmotionJudge, ProsodyTeacher
+from affectcodec.emotion import ProsodyTeacher
 from affectcodec.eval.emotion import classification_metrics, degradation_rate, evaluate_judges, teacher_cosine
 from affectcodec.eval.prosody import prosody_preservation
+from affectcodec.judges import EmotionJudge
 
 SR = 16000
 
@@ -135,7 +136,7 @@ def test_teacher_cosine_identical_is_one():
 
 
 def test_speaker_adapted_judging_uses_the_originals_statistics():
-    from affectcodec.emotion.adaptation import SpeakerHead
+    from affectcodec.judges.adaptation import SpeakerHead
 
     class LevelJudge(EmotionJudge):
         """Loud = anger, quiet = sadness, relative to the speaker (adapted) or absolutely."""

@@ -9,16 +9,9 @@ import pytest
 import torch
 
 from affectcodec import AffectCodec
-from affectcodec.data.labels import NEMO_EMOTIONS
-from affectcodec.emotion import (
-    CRNNJudge,
-    EmotionCheckpointError,
-    FunctionalsJudge,
-    SERTeacher,
-    load_judges,
-    load_teacher,
-)
-from affectcodec.pretrained import checkpoints_dir
+from affectcodec.emotion import NEMO_EMOTIONS, EmotionCheckpointError, SERTeacher, load_teacher
+from affectcodec.judges import CRNNJudge, FunctionalsJudge, TeacherHead, load_judges
+from affectcodec.model_dir import checkpoints_dir
 
 
 def timed(fn):
@@ -78,14 +71,13 @@ def test_held_out_speaker_is_recognised(models, nemo):
     than chance (1/6) alone, and much better speaker-adapted (statistics of these 36 unlabelled
     utterances). The full-split figures are in the model cards."""
     from affectcodec.audio import load as load_audio
-    from affectcodec.emotion.ser import TeacherHead
     from affectcodec.eval.emotion import judge_predictions
 
     files = [(e, f"EB0_{e}_{i}.flac") for e in NEMO_EMOTIONS for i in (2, 5, 9, 14, 21, 30)]
     audio = [load_audio(nemo / "audio" / f) for _, f in files]
     target = torch.tensor([NEMO_EMOTIONS.index(e) for e, _ in files])
     for name, (model, _) in models.items():
-        judge = TeacherHead(model) if name == "teacher" else model
+        judge = TeacherHead.load("ser-teacher") if name == "teacher" else model
         acc = (judge_predictions(judge, audio, batch_size=12) == target).float().mean().item()
         stats = judge.speaker_stats(audio, batch_size=12)
         adapted = (judge_predictions(judge, audio, 12, stats) == target).float().mean().item()

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from affectcodec.data.labels import LabelMap
 from affectcodec.data.manifest import Manifest, ManifestError
+from affectcodec.emotion.labels import LabelMap
 
 HEADER = "path\tspeaker\temotion\tsplit\tduration\ttext\n"
 

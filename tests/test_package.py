@@ -41,11 +41,30 @@ def test_readme_python_api_snippet_runs(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "mymodel" / "model.safetensors").is_file()
 
 
-def test_inference_does_not_import_lightning():
-    code = ("import sys, torch, affectcodec; c = affectcodec.AffectCodec(encoder_dim=4, decoder_dim=32);"
-            "c.decode(c.encode(torch.zeros(640)));"
-            "sys.exit(int(any(m.split('.')[0] in ('lightning', 'pytorch_lightning') for m in sys.modules)))")
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+INFERENCE_FORBIDDEN = ("affectcodec.judges", "affectcodec.data", "affectcodec.eval", "affectcodec.train",
+                       "affectcodec.analysis", "affectcodec.lm", "librosa", "lightning",
+                       "pytorch_lightning", "sklearn")
+
+
+def test_inference_loads_only_the_inference_path(tmp_path):
+    """``affectcodec.load()`` and the encode / decode / reconstruct / info commands, in one
+    process, import no judge, corpus, evaluation, training, analysis or LM module, and neither
+    librosa nor Lightning (the seams of ARCHITECTURE.md)."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(8000) / 16000
+    sf.write(tmp_path / "a.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
+    a, f, r = (str(tmp_path / n) for n in ("a.wav", "a.affc", "a_hat.wav"))
+    code = ("import sys, affectcodec; from affectcodec.cli import main\n"
+            "affectcodec.load()\n"
+            f"for args in (['encode', {a!r}, '-o', {f!r}], ['decode', {f!r}, '-o', {r!r}, '-f'],"
+            f" ['reconstruct', {a!r}, '-o', {r!r}, '-f'], ['info', {f!r}]):\n"
+            "    assert main(args) in (0, None), args\n"
+            f"bad = sorted(m for m in sys.modules if m.startswith({INFERENCE_FORBIDDEN!r}))\n"
+            "print(bad); sys.exit(3 if bad else 0)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-800:] + run.stderr[-800:]
 
 
 def test_help_usage_errors_and_info_do_not_import_torch(tmp_path):

@@ -11,7 +11,7 @@ import torch
 
 from affectcodec import bitstream
 from affectcodec.cli import main
-from affectcodec.data.labels import NEMO_EMOTIONS
+from affectcodec.emotion.labels import NEMO_EMOTIONS
 from affectcodec.eval import swap
 from affectcodec.files import encode_audio
 from affectcodec.swap import swap_emotion

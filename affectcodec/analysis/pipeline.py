@@ -38,7 +38,7 @@ def build_source(kind: str, teacher: str | None = None, codec: str | None = None
     if kind == "logmel":
         return LogMelSource()
     if kind == "teacher":
-        from affectcodec.emotion import load_teacher
+        from affectcodec.emotion.registry import load_teacher
 
         return TeacherSource(load_teacher(teacher), name=f"teacher:{teacher or 'default'}")
     if kind == "codec":

@@ -13,10 +13,11 @@ import pkgutil
 from types import ModuleType
 
 
-def modules() -> list[ModuleType]:
-    """Every command module of this package, in name order."""
-    found = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            found.append(importlib.import_module(f"{__name__}.{info.name}"))
-    return found
+def modules(command: str | None = None) -> list[ModuleType]:
+    """Every command module of this package, in name order; only the one of ``command`` (its
+    module is the command's name with ``_`` for ``-``) when it is one, so that running a command
+    imports no other command's parser dependencies (``manifest`` lists the corpus builders)."""
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+    if command is not None and command.replace("-", "_") in names:
+        names = [command.replace("-", "_")]
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 def bundled_name(name: str) -> str | None:
     """``name`` if a bundled model has it, else None (the default model): a header's name never
     reaches a folder outside ``checkpoints/`` (``..`` loaded the parent folder)."""
-    from affectcodec.pretrained import bundled_dir
+    from affectcodec.model_dir import bundled_dir
 
     return name if bundled_dir(name) is not None else None
 

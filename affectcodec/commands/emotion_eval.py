@@ -42,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.audio import load as load_audio
     from affectcodec.cli import CLIError
     from affectcodec.data.manifest import Manifest, ManifestError
-    from affectcodec.emotion import EmotionCheckpointError, load_judges, load_teacher
-    from affectcodec.emotion.ser import SERTeacher, TeacherHead
+    from affectcodec.emotion import EmotionCheckpointError, SERTeacher, load_teacher
+    from affectcodec.emotion.registry import DEFAULT_TEACHER
     from affectcodec.eval.emotion import evaluate_judges, teacher_cosine
     from affectcodec.eval.prosody import ProsodyPreservation
+    from affectcodec.judges import TeacherHead, load_judges
 
     try:
         manifest = Manifest.read(args.manifest)
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
     emotions = [e.emotion for e in manifest]
 
     # The teacher's own classifier is reported beside (not among) the judges.
-    heads = [TeacherHead(teacher)] if isinstance(teacher, SERTeacher) else []
+    heads = ([TeacherHead.load(args.teacher or DEFAULT_TEACHER)] if isinstance(teacher, SERTeacher)
+             else [])
     speakers = [e.speaker for e in manifest]
     out: dict = {"manifest": str(args.manifest), "split": args.split, "utterances": len(manifest)}
     print(f"{len(manifest)} utterances ({args.split or 'all splits'})")

@@ -49,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.codec import CheckpointError
     from affectcodec.data.manifest import Manifest
     from affectcodec.data.paths import default_manifest
-    from affectcodec.emotion import load_judges
     from affectcodec.eval.aggregate import aggregate
     from affectcodec.eval.report import (
         plot_confusions,
@@ -60,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from affectcodec.eval.runner import Item, ModelSpec, build_codec, run_tasks
     from affectcodec.files import atomic_path
+    from affectcodec.judges.loading import load_judges
     from affectcodec.pretrained import resolve
 
     started = time.time()

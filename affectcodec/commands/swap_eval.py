@@ -49,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.codec import CheckpointError
     from affectcodec.data.manifest import Manifest
     from affectcodec.data.paths import default_manifest
-    from affectcodec.emotion import load_judges
     from affectcodec.emotion.checkpoint import EmotionCheckpointError
     from affectcodec.eval import swap
     from affectcodec.files import atomic_path
+    from affectcodec.judges.loading import load_judges
 
     started = time.time()
     out = Path(args.out)

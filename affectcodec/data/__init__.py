@@ -1,4 +1,5 @@
-"""Manifests, corpus manifest builders, label maps and datasets (see ARCHITECTURE.md)."""
+"""Manifests, corpus manifest builders and datasets (see ARCHITECTURE.md); the label maps,
+which the emotion models store too, live in :mod:`affectcodec.emotion.labels`."""
 
 from __future__ import annotations
 
@@ -9,19 +10,20 @@ from typing import TYPE_CHECKING, Any
 # need no torch, and the command line builds its parsers from them.
 _LAZY = {"BUILDERS": "corpora", "build_manifest": "corpora", "RandomCropDataset": "dataset",
          "UtteranceDataset": "dataset", "collate": "dataset",
-         "NEMO_EMOTIONS": "labels", "LabelMap": "labels", "Manifest": "manifest",
-         "ManifestEntry": "manifest", "ManifestError": "manifest"}
+         "NEMO_EMOTIONS": "affectcodec.emotion.labels", "LabelMap": "affectcodec.emotion.labels",
+         "Manifest": "manifest", "ManifestEntry": "manifest", "ManifestError": "manifest"}
 
 if TYPE_CHECKING:
     from affectcodec.data.corpora import BUILDERS, build_manifest
     from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate
-    from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
     from affectcodec.data.manifest import Manifest, ManifestEntry, ManifestError
+    from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        module = _LAZY[name] if "." in _LAZY[name] else f"{__name__}.{_LAZY[name]}"
+        value = getattr(importlib.import_module(module), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 Each builder walks a corpus folder as distributed and returns a :class:`Manifest` whose paths are
 relative to that folder, with the corpus' labels mapped to the canonical names of
-:data:`~affectcodec.data.labels.CANONICAL_EMOTIONS`. Splits are by speaker (or the corpus' own
+:data:`~affectcodec.emotion.labels.CANONICAL_EMOTIONS`. Splits are by speaker (or the corpus' own
 official split where it has one); ``valid_speakers`` overrides each builder's default.
 
 ========  ===========================================================  ========================

@@ -1,7 +1,7 @@
 """Datasets over a manifest: random crops for training, whole utterances for evaluation.
 
 Both yield 16 kHz mono float32 audio ``[1, N]`` with the class index of the entry's emotion in a
-:class:`~affectcodec.data.labels.LabelMap`; :func:`collate` pads a list of items into a batch
+:class:`~affectcodec.emotion.labels.LabelMap`; :func:`collate` pads a list of items into a batch
 ``{"wav": [B, 1, N_max], "lengths": [B], "labels": [B], "index": [B]}``.
 """
 
@@ -14,8 +14,8 @@ from torch.utils.data import Dataset
 
 from affectcodec import audio
 from affectcodec.audio import MODEL_RATE
-from affectcodec.data.labels import LabelMap
 from affectcodec.data.manifest import Manifest
+from affectcodec.emotion.labels import LabelMap
 
 
 class UtteranceDataset(Dataset):

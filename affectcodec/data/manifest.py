@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from affectcodec.data.labels import LabelMap
+from affectcodec.emotion.labels import LabelMap
 
 #: Columns every manifest must have.
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "speaker", "emotion", "split", "duration")

@@ -14,7 +14,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from affectcodec.data.labels import LabelMap
+from affectcodec.emotion.labels import LabelMap
+from affectcodec.model_dir import bundled_dir, checkpoints_dir
 from affectcodec.version import __version__
 
 FORMAT_VERSION = 1
@@ -27,8 +28,6 @@ class EmotionCheckpointError(ValueError):
 
 def resolve_model_dir(name_or_path: str | os.PathLike) -> Path:
     """A model folder from a bundled name (a folder of ``checkpoints/``) or a path."""
-    from affectcodec.pretrained import bundled_dir, checkpoints_dir
-
     bundled = bundled_dir(str(name_or_path))
     if bundled is not None:
         return bundled

@@ -1,10 +1,9 @@
-"""Log-mel front ends of the learned emotion models (no trainable parameters).
+"""The learned teacher's log-mel front end (no trainable parameters).
 
-* :class:`CausalLogMel` (the SER teacher): frames end at the frame's end, hop 320 (50 Hz), and a
-  causal, bounded-window mean normalisation, so a frame depends only on the samples before its
-  end, within a fixed receptive field.
-* :class:`UtteranceLogMel` (the CRNN judge): a centred 100 Hz log-mel with per-utterance mean and
-  variance normalisation over the valid frames; judges see whole utterances and need no causality.
+:class:`CausalLogMel`: frames end at the frame's end, hop 320 (50 Hz), and a causal,
+bounded-window mean normalisation, so a frame depends only on the samples before its end, within
+a fixed receptive field. (The CRNN judge's whole-utterance front end is
+:class:`affectcodec.judges.crnn.UtteranceLogMel`: judges need no causality.)
 """
 
 from __future__ import annotations
@@ -76,37 +75,3 @@ class CausalLogMel(nn.Module):
         sums = F.avg_pool1d(F.pad(stacked, (self.norm_frames - 1, 0)), self.norm_frames, stride=1)
         mean = sums[:, :-1] / sums[:, -1:].clamp(min=1.0 / self.norm_frames)
         return logmel - mean
-
-
-class UtteranceLogMel(nn.Module):
-    """Centred log-mel at ``hop_length`` with mean/variance normalisation over each utterance.
-
-    Args:
-        sample_rate: input rate.
-        n_fft, hop_length: STFT size and step (400 / 160 = 25 ms / 10 ms).
-        n_mels: mel bands.
-    """
-
-    def __init__(self, sample_rate: int = MODEL_RATE, n_fft: int = 400, hop_length: int = 160,
-                 n_mels: int = 64):
-        super().__init__()
-        self.hop_length = hop_length
-        self.mel = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=n_fft, hop_length=hop_length,
-                                                        n_mels=n_mels, f_min=50.0, f_max=8000.0,
-                                                        power=2.0, norm="slaney", mel_scale="slaney")
-
-    def frame_lengths(self, lengths: Tensor) -> Tensor:
-        """Valid frames per item for valid sample counts ``lengths`` [B]."""
-        return torch.div(lengths, self.hop_length, rounding_mode="floor") + 1
-
-    def forward(self, wav: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """wav float [B, 1, N], lengths [B] -> (features float [B, n_mels, T], frame lengths [B]).
-
-        Frames past an item's length are set to 0 after normalisation."""
-        x = torch.log(self.mel(wav[:, 0].float()) + 1e-6)  # [B, M, T]
-        flen = self.frame_lengths(lengths.to(x.device)).clamp(max=x.shape[-1])
-        mask = (torch.arange(x.shape[-1], device=x.device)[None] < flen[:, None]).to(x.dtype)[:, None]
-        count = mask.sum(-1, keepdim=True)
-        mean = (x * mask).sum(-1, keepdim=True) / count
-        var = ((x - mean).pow(2) * mask).sum(-1, keepdim=True) / count
-        return (x - mean) / (var + 1e-5).sqrt() * mask, flen

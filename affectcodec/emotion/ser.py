@@ -26,13 +26,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
-from affectcodec.emotion.adaptation import SpeakerHead, SpeakerStats
-from affectcodec.emotion.checkpoint import read_model_dir, resolve_model_dir, save_model_dir
+from affectcodec.emotion.checkpoint import read_model_dir, save_model_dir
 from affectcodec.emotion.frontend import CausalLogMel
-from affectcodec.emotion.judge import EmotionJudge, SpeakerAdaptable
-from affectcodec.emotion.pooling import AttentiveStatsPooling
-from affectcodec.emotion.teacher import EmotionTeacher, register_teacher
+from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
+from affectcodec.emotion.teacher import EmotionTeacher
+from affectcodec.emotion.utterance_pooling import AttentiveStatsPooling
 from affectcodec.nn.determinism import Conv1d, Conv2d
 
 MODEL_TYPE = "ser_teacher"
@@ -170,15 +168,14 @@ class SERNet(nn.Module):
         save_model_dir(directory, MODEL_TYPE, self.args, self.state_dict(), self.labels, extra)
 
 
-@register_teacher
-class SERTeacher(SpeakerAdaptable, EmotionTeacher):
+class SERTeacher(EmotionTeacher):
     """Frozen learned emotion teacher: frame features of a trained :class:`SERNet`.
 
     ``features(wav)`` gives the encoder output (before pooling), float [B, 128, N // 320];
     causal: frame ``t`` depends only on samples ``[(t + 1) * 320 - receptive_field, (t + 1) *
     320)`` (receptive_field = 42,240 samples by default). :meth:`predict_proba` runs the pooled
-    classifier head on whole utterances (or, given speaker statistics, the speaker-adapted head
-    of :mod:`affectcodec.emotion.adaptation`).
+    classifier head on whole utterances (the speaker-adapted head, for measuring the teacher, is
+    :class:`~affectcodec.judges.teacher_head.TeacherHead`).
 
     Args:
         pretrained: a model folder, or the name of a bundled one (``"ser-teacher"``), to load
@@ -194,10 +191,8 @@ class SERTeacher(SpeakerAdaptable, EmotionTeacher):
     def __init__(self, pretrained: str | os.PathLike | None = None, **arch: Any):
         super().__init__()
         tensors = None
-        self.speaker_head = None
         if pretrained is not None:
             stored, tensors, _ = read_model_dir(pretrained, MODEL_TYPE)
-            self.speaker_head = SpeakerHead.load(resolve_model_dir(pretrained))
             clash = {k: v for k, v in arch.items() if k in stored and _norm(stored[k]) != _norm(v)}
             if clash:
                 raise ValueError(f"{pretrained}: architecture arguments {sorted(clash)} differ from "
@@ -228,34 +223,12 @@ class SERTeacher(SpeakerAdaptable, EmotionTeacher):
         return self.net.classifier(self.net.pooled_from_frontend(*self.net.frontend_features(wav, lengths)))
 
     @torch.no_grad()
-    def predict_proba(self, wav: Tensor, lengths: Tensor | None = None,
-                      speaker: SpeakerStats | None = None) -> Tensor:
+    def predict_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Class probabilities of the teacher's own head: wav float [B, 1, N] at 16 kHz,
-        lengths [B] (None = all N) -> float [B, C] in the order of ``labels``; with ``speaker``
-        (from :meth:`speaker_stats`), the speaker-adapted head."""
-        if speaker is not None:
-            return self._adapted(wav, lengths, speaker)
+        lengths [B] (None = all N) -> float [B, C] in the order of ``labels`` (speaker-adapted:
+        :class:`~affectcodec.judges.teacher_head.TeacherHead`)."""
         return torch.softmax(self.embed(wav, lengths), dim=-1)
 
 
 def _norm(value: Any) -> Any:
     return list(value) if isinstance(value, (tuple, list)) else value
-
-
-class TeacherHead(EmotionJudge):
-    """The teacher's own classifier seen through the judge interface (``name = "teacher-head"``).
-
-    For measuring the teacher; it is not an independent judge of a codec trained with it.
-    """
-
-    name = "teacher-head"
-
-    def __init__(self, teacher: SERTeacher):
-        self.teacher, self.labels = teacher, tuple(teacher.labels)
-        self.speaker_head = teacher.speaker_head
-
-    def embed(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
-        return self.teacher.embed(wav, lengths)
-
-    def utterance_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
-        return self.teacher.predict_proba(wav, lengths)

@@ -4,7 +4,8 @@ A teacher turns 16 kHz audio into frozen frame-level emotion features at the cod
 The codec's emotion path adapts them into the emotion partition of its latent and learns to
 reproduce them (L_emo, L_cycle). The paper uses emotion2vec; the project ships its own teachers
 (no weights are downloaded) and any model a user has locally can be plugged in by subclassing
-:class:`EmotionTeacher` and registering it with :func:`register_teacher`.
+:class:`EmotionTeacher` and registering it with
+:func:`affectcodec.emotion.registry.register_teacher`.
 """
 
 from __future__ import annotations
@@ -18,23 +19,6 @@ from torch import Tensor, nn
 
 from affectcodec.audio import MODEL_RATE
 from affectcodec.emotion.prosody import ProsodyAnalyzer
-
-TEACHERS: dict[str, type[EmotionTeacher]] = {}
-
-
-def register_teacher(cls: type[EmotionTeacher]) -> type[EmotionTeacher]:
-    """Class decorator: make a teacher buildable by its ``name`` from a codec config."""
-    TEACHERS[cls.name] = cls
-    return cls
-
-
-def build_teacher(spec: dict[str, Any]) -> EmotionTeacher:
-    """Build a teacher from ``{"name": ..., **constructor_args}`` (as stored in a codec config)."""
-    spec = dict(spec)
-    name = spec.pop("name", None)
-    if name not in TEACHERS:
-        raise ValueError(f"unknown emotion teacher {name!r}; known: {sorted(TEACHERS)}")
-    return TEACHERS[name](**spec)
 
 
 class EmotionTeacher(nn.Module, ABC):
@@ -68,8 +52,8 @@ class EmotionTeacher(nn.Module, ABC):
     @abstractmethod
     def config(self) -> dict[str, Any]:
         """``{"name": ..., **constructor_args}``: the architecture, enough to rebuild it with
-        :func:`build_teacher`. It must not point at weight files: a codec stores its teacher's
-        weights in its own ``model.safetensors``."""
+        :func:`~affectcodec.emotion.registry.build_teacher`. It must not point at weight files:
+        a codec stores its teacher's weights in its own ``model.safetensors``."""
 
     @abstractmethod
     def features(self, wav: Tensor) -> Tensor:
@@ -79,7 +63,6 @@ class EmotionTeacher(nn.Module, ABC):
         return self.features(wav)
 
 
-@register_teacher
 class ProsodyTeacher(EmotionTeacher):
     """Training-free prosody features: the classic acoustic correlates of emotion.
 

@@ -34,10 +34,10 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
         judges: the judges (for their label orders).
         leakage_utterances: utterances used by the leakage probe (the first ones, in order).
     """
-    from affectcodec.emotion.adaptation import SpeakerStats
     from affectcodec.eval.emotion import classification_metrics, degradation_rate
     from affectcodec.eval.leakage import leakage_probe
     from affectcodec.eval.prosody import ProsodyPreservation
+    from affectcodec.judges.adaptation import SpeakerStats
 
     originals = [_read(cache_path(out, None, None, it)) for it in items]
     results: dict[str, Any] = {"n_utterances": len(items), "originals": {}, "originals_adapted": {},

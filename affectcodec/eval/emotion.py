@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from affectcodec.emotion.adaptation import SpeakerStats
-from affectcodec.emotion.judge import EmotionJudge, pad_batch
+from affectcodec.judges.adaptation import SpeakerStats
+from affectcodec.judges.judge import EmotionJudge, pad_batch
 
 
 @dataclass

@@ -81,7 +81,8 @@ def build_codec(spec: ModelSpec):
 
 def _init_worker(models: Sequence[ModelSpec], judge_names: Sequence[str] | None, teacher: str | None) -> None:
     torch.set_num_threads(1)
-    from affectcodec.emotion import load_judges, load_teacher
+    from affectcodec.emotion.registry import load_teacher
+    from affectcodec.judges.loading import load_judges
 
     _WORKER["codecs"] = {m.name: build_codec(m) for m in models}
     _WORKER["judges"] = load_judges(judge_names)

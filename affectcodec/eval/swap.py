@@ -95,7 +95,7 @@ def judge_outputs(judges: Sequence[Any], wav: torch.Tensor,
     Args:
         judges: emotion judges.
         wav: float [B, 1, N] at 16 kHz, every item N samples long (no padding).
-        stats: per judge name, the :class:`~affectcodec.emotion.adaptation.SpeakerStats` of the
+        stats: per judge name, the :class:`~affectcodec.judges.adaptation.SpeakerStats` of the
             batch's speaker; None (or a missing judge) = no adapted prediction.
 
     Returns:
@@ -140,8 +140,8 @@ def _init_worker(model: str, judge_names: Sequence[str] | None, stages: Sequence
     if threads:
         torch.set_num_threads(threads)
     from affectcodec import load
-    from affectcodec.emotion import load_judges
     from affectcodec.files import ModelIdentity
+    from affectcodec.judges.loading import load_judges
 
     codec = load(model)
     # The identity (a hash of all weights) once, not once per encoded file.
@@ -231,7 +231,7 @@ def run(model: str, groups: list[list[Utterance]], stages: Sequence[tuple[float,
         groups: sentences (see :func:`sentence_groups`).
         stages: ``(kbps, n_stages)`` of each rate.
         judges: the judges (loaded here too: speaker statistics are computed in this process).
-        judge_names: what the workers pass to :func:`~affectcodec.emotion.load_judges`.
+        judge_names: what the workers pass to :func:`~affectcodec.judges.load_judges`.
         workers: worker processes with one torch thread each; 1 = in this process.
 
     Returns:
@@ -252,7 +252,7 @@ def run(model: str, groups: list[list[Utterance]], stages: Sequence[tuple[float,
 
 def _originals(judges: Sequence[Any], utterances: Sequence[Utterance], judged: dict[str, Any]
                ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, list[str]]]:
-    from affectcodec.emotion.adaptation import SpeakerStats
+    from affectcodec.judges.adaptation import SpeakerStats
 
     # Speaker statistics from the chosen original utterances of each speaker (no labels), used
     # for originals, controls and swaps alike, as in ``affectcodec eval``.

@@ -9,8 +9,8 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate
-from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
 from affectcodec.data.manifest import Manifest
+from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
 
 
 class EmotionDataModule(L.LightningDataModule):

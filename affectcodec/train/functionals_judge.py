@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from affectcodec import audio
-from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
 from affectcodec.data.manifest import Manifest
-from affectcodec.emotion.functionals import feature_names, utterance_functionals
+from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
+from affectcodec.judges.utterance_functionals import feature_names, utterance_functionals
 
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from affectcodec.emotion.functionals_judge import save_functionals_judge
+    from affectcodec.judges.functionals import save_functionals_judge
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("manifest")

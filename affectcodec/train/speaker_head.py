@@ -26,8 +26,8 @@ import torch
 
 from affectcodec import audio
 from affectcodec.data.manifest import Manifest
-from affectcodec.emotion.adaptation import SpeakerHead, SpeakerStats
-from affectcodec.emotion.judge import pad_batch
+from affectcodec.judges.adaptation import SpeakerHead, SpeakerStats
+from affectcodec.judges.judge import pad_batch
 
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -35,17 +35,17 @@ C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 def _model(path: str):
     config = json.loads((Path(path) / "config.json").read_text())
     if config.get("model_type") == "ser_teacher":
-        from affectcodec.emotion.ser import SERTeacher
+        from affectcodec.judges.teacher_head import TeacherHead
 
-        return SERTeacher(pretrained=path)
-    from affectcodec.emotion.loading import load_judges
+        return TeacherHead.load(path)
+    from affectcodec.judges.loading import load_judges
 
     return load_judges([path])[0]
 
 
 def embeddings(model, manifest: Manifest, cache: str | None = None, batch_size: int = 16) -> np.ndarray:
     """Utterance embeddings float [U, E] of every entry (cached in ``cache`` .npz)."""
-    from affectcodec.emotion.functionals_judge import FunctionalsJudge
+    from affectcodec.judges.functionals import FunctionalsJudge
 
     if isinstance(model, FunctionalsJudge):
         from affectcodec.train.functionals_judge import manifest_features

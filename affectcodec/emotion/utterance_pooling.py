@@ -1,4 +1,4 @@
-"""Masked utterance pooling for the emotion classifiers (whole-utterance, padding-aware)."""
+"""Masked utterance pooling for the learned teacher's head (whole-utterance, padding-aware)."""
 
 from __future__ import annotations
 
@@ -37,11 +37,3 @@ class AttentiveStatsPooling(nn.Module):
         mean = (a * h).sum(-1)
         var = (a * h * h).sum(-1) - mean * mean
         return torch.cat([mean, var.clamp(min=1e-6).sqrt()], dim=-1)
-
-
-def masked_mean_max(h: Tensor, frame_lengths: Tensor) -> Tensor:
-    """h float [B, D, T], frame_lengths [B] -> [mean ; max] over valid frames, float [B, 2 D]."""
-    mask = frame_mask(frame_lengths, h.shape[-1])[:, None]
-    mean = (h * mask).sum(-1) / mask.sum(-1).clamp(min=1)
-    peak = h.masked_fill(~mask, float("-inf")).amax(-1)
-    return torch.cat([mean, peak], dim=-1)

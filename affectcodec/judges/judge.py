@@ -4,7 +4,7 @@ A judge is *not* the teacher the codec learned from: the bundled judges are of o
 families (a convolutional-recurrent network on a different front end, and a classical
 functionals + logistic-regression model) and were trained separately.
 
-Two ways to ask a judge (see :mod:`affectcodec.emotion.adaptation`):
+Two ways to ask a judge (see :mod:`affectcodec.judges.adaptation`):
 
 * speaker-independent: ``predict_proba(wav, lengths)``, one utterance at a time;
 * speaker-adapted: ``predict_proba(wav, lengths, speaker=stats)`` with
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from affectcodec.emotion.adaptation import SpeakerHead, SpeakerStats
+from affectcodec.judges.adaptation import SpeakerHead, SpeakerStats
 
 
 def pad_batch(audio: Sequence[Tensor]) -> tuple[Tensor, Tensor]:

@@ -14,17 +14,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from affectcodec.data.labels import LabelMap
-from affectcodec.emotion.adaptation import SpeakerHead
 from affectcodec.emotion.checkpoint import read_model_dir, resolve_model_dir, save_model_dir
-from affectcodec.emotion.functionals import feature_names, utterance_functionals
-from affectcodec.emotion.judge import EmotionJudge
+from affectcodec.emotion.labels import LabelMap
+from affectcodec.judges.adaptation import SpeakerHead
+from affectcodec.judges.judge import EmotionJudge
+from affectcodec.judges.utterance_functionals import feature_names, utterance_functionals
 
 MODEL_TYPE = "functionals_judge"
 
 
 class FunctionalsJudge(EmotionJudge):
-    """Logistic regression on :func:`~affectcodec.emotion.functionals.utterance_functionals`.
+    """Logistic regression on :func:`~affectcodec.judges.utterance_functionals.utterance_functionals`.
 
     Args:
         path: a model folder or the name of a bundled one (``"judge-functionals"``).

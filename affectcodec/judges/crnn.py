@@ -16,16 +16,59 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torchaudio
 from torch import Tensor, nn
 
-from affectcodec.data.labels import NEMO_EMOTIONS, LabelMap
-from affectcodec.emotion.adaptation import SpeakerHead
+from affectcodec.audio import MODEL_RATE
 from affectcodec.emotion.checkpoint import read_model_dir, resolve_model_dir, save_model_dir
-from affectcodec.emotion.frontend import UtteranceLogMel
-from affectcodec.emotion.judge import EmotionJudge
-from affectcodec.emotion.pooling import masked_mean_max
+from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
+from affectcodec.emotion.utterance_pooling import frame_mask
+from affectcodec.judges.adaptation import SpeakerHead
+from affectcodec.judges.judge import EmotionJudge
 
 MODEL_TYPE = "crnn_judge"
+
+
+class UtteranceLogMel(nn.Module):
+    """Centred log-mel at ``hop_length`` with mean/variance normalisation over each utterance.
+
+    Args:
+        sample_rate: input rate.
+        n_fft, hop_length: STFT size and step (400 / 160 = 25 ms / 10 ms).
+        n_mels: mel bands.
+    """
+
+    def __init__(self, sample_rate: int = MODEL_RATE, n_fft: int = 400, hop_length: int = 160,
+                 n_mels: int = 64):
+        super().__init__()
+        self.hop_length = hop_length
+        self.mel = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=n_fft, hop_length=hop_length,
+                                                        n_mels=n_mels, f_min=50.0, f_max=8000.0,
+                                                        power=2.0, norm="slaney", mel_scale="slaney")
+
+    def frame_lengths(self, lengths: Tensor) -> Tensor:
+        """Valid frames per item for valid sample counts ``lengths`` [B]."""
+        return torch.div(lengths, self.hop_length, rounding_mode="floor") + 1
+
+    def forward(self, wav: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """wav float [B, 1, N], lengths [B] -> (features float [B, n_mels, T], frame lengths [B]).
+
+        Frames past an item's length are set to 0 after normalisation."""
+        x = torch.log(self.mel(wav[:, 0].float()) + 1e-6)  # [B, M, T]
+        flen = self.frame_lengths(lengths.to(x.device)).clamp(max=x.shape[-1])
+        mask = (torch.arange(x.shape[-1], device=x.device)[None] < flen[:, None]).to(x.dtype)[:, None]
+        count = mask.sum(-1, keepdim=True)
+        mean = (x * mask).sum(-1, keepdim=True) / count
+        var = ((x - mean).pow(2) * mask).sum(-1, keepdim=True) / count
+        return (x - mean) / (var + 1e-5).sqrt() * mask, flen
+
+
+def masked_mean_max(h: Tensor, frame_lengths: Tensor) -> Tensor:
+    """h float [B, D, T], frame_lengths [B] -> [mean ; max] over valid frames, float [B, 2 D]."""
+    mask = frame_mask(frame_lengths, h.shape[-1])[:, None]
+    mean = (h * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+    peak = h.masked_fill(~mask, float("-inf")).amax(-1)
+    return torch.cat([mean, peak], dim=-1)
 
 
 class CRNNNet(nn.Module):
