@@ -1,5 +1,5 @@
 import sys
 
-from affectcodec.cli import main
+from affectcodec import cli
 
-sys.exit(main())
+sys.exit(cli.main())

@@ -20,6 +20,7 @@ import soxr
 import torch
 from torch import Tensor
 
+from affectcodec.errors import AffectCodecError
 from affectcodec.limits import MAX_SAMPLE_RATE
 
 #: The rate every model of the package runs at (Hz); audio at other rates is resampled to it.
@@ -152,7 +153,7 @@ def prepare(wav: Tensor | np.ndarray, sample_rate: int, model_rate: int,
 # files are streamed in blocks, and resampling is streamed too (StreamingResampler), so memory
 # does not grow with duration.
 
-class AudioFileError(ValueError):
+class AudioFileError(AffectCodecError, ValueError):
     """An audio file that cannot be used: missing, empty, not audio, truncated, no samples,
     NaN/Inf samples. The message is one line; it names the problem alone when raised by
     :func:`audio_info` or :class:`AudioReader` (the command line adds the path), and starts with

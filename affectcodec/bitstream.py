@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from affectcodec.errors import AffectCodecError
 from affectcodec.limits import MAX_SAMPLE_RATE
 
 if TYPE_CHECKING:  # torch is imported where tensors are made: `affectcodec info` needs none
@@ -56,7 +57,7 @@ SUFFIX = ".affc"
 _PREFIX = struct.Struct(">4sBI")
 
 
-class BitstreamError(ValueError):
+class BitstreamError(AffectCodecError, ValueError):
     """A ``.affc`` file that cannot be read or written: wrong magic, unsupported version, bad or
     oversized header, truncated or overlong payload, CRC mismatch, tokens out of range.
 

@@ -1,8 +1,9 @@
 """The ``affectcodec`` console script.
 
-Subcommands live in :mod:`affectcodec.commands` (one module each, discovered there); all
-failures go through :func:`fatal`: one line ``affectcodec: error: ...`` on stderr and exit 1
-(argparse's usage errors exit 2).
+Subcommands live in :mod:`affectcodec.commands` (one module each, discovered there). Expected
+failures (:class:`~affectcodec.errors.AffectCodecError` and its subclasses) go through
+:func:`fatal`: one line ``affectcodec: error: ...`` on stderr and exit 1 (argparse's usage errors
+exit 2); any other exception is a bug and shows its traceback. No module imports this one.
 """
 
 from __future__ import annotations
@@ -13,13 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from affectcodec.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AffectCodecError
 from affectcodec.version import __version__
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-class CLIError(Exception):
-    """An expected failure (bad input, missing model): reported as one line, exit 1."""
 
 
 def fatal(message: str) -> NoReturn:
@@ -53,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(func(args) or EXIT_OK)
-    except CLIError as exc:
+    except AffectCodecError as exc:
         fatal(str(exc))
     except KeyboardInterrupt:
         fatal("interrupted")

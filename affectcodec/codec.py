@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from affectcodec import audio
 from affectcodec.codes import Codes
 from affectcodec.emotion.registry import build_teacher
+from affectcodec.errors import AffectCodecError
 from affectcodec.interface import Codec
 from affectcodec.model_config import check_codec_config
 from affectcodec.nn import (
@@ -51,7 +52,7 @@ GENERATORS = ("frame", "dac")
 _DEFAULT_DIMS = {"frame": (256, 256), "dac": (16, 256)}
 
 
-class CheckpointError(ValueError):
+class CheckpointError(AffectCodecError, ValueError):
     """A model folder that cannot be loaded: missing files, wrong type or version, bad weights."""
 
 

@@ -89,3 +89,29 @@ def test_help_usage_errors_and_info_do_not_import_torch(tmp_path):
                 "sys.exit(3 if 'torch' in sys.modules else 0)")
         run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
         assert run.returncode == 0, (args, run.stderr[-500:])
+
+
+def test_expected_errors_print_one_line_and_bugs_show_as_bugs(monkeypatch, capsys):
+    """Every expected failure derives from AffectCodecError (one line, exit 1); anything else
+    propagates with its traceback instead of being dressed up as a user error."""
+    import pytest
+
+    from affectcodec import audio, bitstream, cli, codec, errors
+    from affectcodec.commands import info
+
+    for cls in (audio.AudioFileError, bitstream.BitstreamError, codec.CheckpointError,
+                errors.CommandError):
+        assert issubclass(cls, errors.AffectCodecError)
+    def fail(exc):
+        def run(args):
+            raise exc
+        return run
+
+    monkeypatch.setattr(info, "run", fail(codec.CheckpointError("no such model")))
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["info", "x.affc"])
+    assert exit_info.value.code == errors.EXIT_FAILURE
+    assert capsys.readouterr().err == "affectcodec: error: no such model\n"
+    monkeypatch.setattr(info, "run", fail(KeyError("a bug")))
+    with pytest.raises(KeyError, match="a bug"):
+        cli.main(["info", "x.affc"])

@@ -25,13 +25,14 @@ from torch import Tensor
 from affectcodec import audio
 from affectcodec.audio import MODEL_RATE
 from affectcodec.codes import Codes
+from affectcodec.errors import AffectCodecError
 from affectcodec.interface import Codec
 
 #: Nominal rates offered, kbit/s (the project's rate points).
 NOMINAL_RATES = (1.5, 3.0, 6.0)
 
 
-class ExternalCodecError(RuntimeError):
+class ExternalCodecError(AffectCodecError, RuntimeError):
     """The codec's programs are missing or failed."""
 
 

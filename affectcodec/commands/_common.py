@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from affectcodec.cli import EXIT_FAILURE, EXIT_OK, CLIError
+from affectcodec.errors import EXIT_FAILURE, EXIT_OK, AffectCodecError, CommandError
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,9 @@ _OS_HINTS = {errno.ENOSPC: " (free some space, or write elsewhere with -o)",
 
 def describe(exc: BaseException) -> str:
     """One line for an exception: expected failures by message, others with their type."""
-    from affectcodec.bitstream import BitstreamError
-
-    # Only the error classes whose modules are loaded can have been raised: importing them here
-    # would load torch (audio, codec) just to print one line (`affectcodec info BAD.affc`).
-    loaded = [getattr(sys.modules.get(module), name, None) for module, name in
-              (("affectcodec.audio", "AudioFileError"), ("affectcodec.codec", "CheckpointError"))]
-    expected = (CLIError, BitstreamError, ValueError, FileExistsError,
-                *[cls for cls in loaded if cls is not None])
-    if isinstance(exc, expected):
+    # ValueError too: a file the model cannot take (a shape, a rate) is the file's fault, and
+    # one file's failure must not hide the others' results in a batch
+    if isinstance(exc, (AffectCodecError, ValueError, FileExistsError)):
         return one_line(str(exc))
     if isinstance(exc, OSError) and exc.strerror:
         hint = _OS_HINTS.get(exc.errno, "")
@@ -162,13 +156,13 @@ def plan_outputs(inputs: list[tuple[Path, Path | None]], output: str | None, suf
     folder input keep their path relative to that folder (the tree is mirrored).
 
     Raises:
-        CLIError: the plan is impossible or would overwrite something.
+        CommandError: the plan is impossible or would overwrite something.
     """
     out = Path(output) if output else None
     single = out is not None and out.suffix.lower().lstrip(".") in single_suffixes and not out.is_dir()
     if single and (len(inputs) != 1 or inputs[0][1] is not None):
-        raise CLIError(f"-o {output} names one file, but there are {len(inputs)} inputs; "
-                       f"give a folder")
+        raise CommandError(f"-o {output} names one file, but there are {len(inputs)} inputs; "
+                           f"give a folder")
     jobs = []
     for src, rel in inputs:
         if single:
@@ -184,25 +178,25 @@ def plan_outputs(inputs: list[tuple[Path, Path | None]], output: str | None, suf
     for job in jobs:
         key = job.dst.resolve()
         if key in seen:
-            raise CLIError(f"{seen[key]} and {job.src} would both be written to {job.dst}; "
-                           f"rename one or write them to different folders")
+            raise CommandError(f"{seen[key]} and {job.src} would both be written to {job.dst}; "
+                               f"rename one or write them to different folders")
         seen[key] = job.src
         if key == job.src.resolve():
-            raise CLIError(f"{job.src}: the output would overwrite the input itself")
+            raise CommandError(f"{job.src}: the output would overwrite the input itself")
     for job in jobs:  # a file where a folder must be: say so now, not after the work
         parent = next((p for p in job.dst.parents if p.exists()), None)
         if parent is not None and not parent.is_dir():
-            raise CLIError(f"{parent} is a file, so {job.dst} cannot be written; give -o a folder")
+            raise CommandError(f"{parent} is a file, so {job.dst} cannot be written; give -o a folder")
         if job.dst.is_dir():
-            raise CLIError(f"{job.dst} is a folder; it cannot be overwritten by an output file")
+            raise CommandError(f"{job.dst} is a folder; it cannot be overwritten by an output file")
     if force and skip_existing:
-        raise CLIError("-f and --skip-existing contradict each other; give one")
+        raise CommandError("-f and --skip-existing contradict each other; give one")
     if skip_existing:
         return jobs
     existing = [job.dst for job in jobs if job.dst.exists()]
     if existing and not force:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise CLIError(f"{existing[0]} exists{more}; use -f to overwrite")
+        raise CommandError(f"{existing[0]} exists{more}; use -f to overwrite")
     return jobs
 
 
@@ -219,9 +213,9 @@ def check_device(device: str) -> str:
     try:
         dev = torch.device(device)
     except RuntimeError as exc:
-        raise CLIError(f"invalid --device {device!r} ({exc})") from None
+        raise CommandError(f"invalid --device {device!r} ({exc})") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise CLIError(f"--device {device}: CUDA is not available on this machine")
+        raise CommandError(f"--device {device}: CUDA is not available on this machine")
     return device
 
 
@@ -244,21 +238,21 @@ class Models:
                 codec = pretrained.load(path, device=self.device)
                 self._cache[path] = (codec, ModelIdentity.of(codec, path.name))
         except CheckpointError as exc:
-            raise CLIError(str(exc)) from None
+            raise CommandError(str(exc)) from None
         return self._cache[path]
 
 
 def model_and_stages(jobs: list[Job], device: str, model: str | None,
                      kbps: float | None) -> tuple[Any, Any, int | None]:
     """``(codec, identity, n_stages)`` when there is work to do (``(None, None, None)`` otherwise);
-    an unsupported ``kbps`` is a CLIError naming the model's rates."""
+    an unsupported ``kbps`` is a CommandError naming the model's rates."""
     if not jobs:
         return None, None, None
     codec, identity = Models(device).get(model)
     try:
         return codec, identity, codec.stages_for(kbps)
     except ValueError as exc:
-        raise CLIError(str(exc)) from None
+        raise CommandError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------ batches

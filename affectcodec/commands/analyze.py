@@ -33,26 +33,26 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.analysis.experiment import AnalysisConfig, run_analysis
     from affectcodec.analysis.pipeline import build_source, load_utterances
     from affectcodec.analysis.report import write_plots, write_report
-    from affectcodec.cli import CLIError
+    from affectcodec.errors import CommandError
     from affectcodec.files import atomic_path
 
     path = Path(args.config)
     if not path.is_file():
-        raise CLIError(f"no such config file: {path}")
+        raise CommandError(f"no such config file: {path}")
     try:
         recipe = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise CLIError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        raise CommandError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
     if not isinstance(recipe, dict):
-        raise CLIError(f"{path}: the recipe must be a mapping")
+        raise CommandError(f"{path}: the recipe must be a mapping")
     known = {"feature", "teacher", "codec", "manifest", "max_utterances", "analysis"}
     unknown = sorted(set(recipe) - known)
     if unknown:
-        raise CLIError(f"{path}: unknown keys {unknown}; known: {sorted(known)}")
+        raise CommandError(f"{path}: unknown keys {unknown}; known: {sorted(known)}")
     try:
         config = AnalysisConfig(**(recipe.get("analysis") or {}))
     except TypeError as exc:
-        raise CLIError(f"{path}: bad 'analysis' section ({exc})") from exc
+        raise CommandError(f"{path}: bad 'analysis' section ({exc})") from exc
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         utterances = load_utterances(recipe.get("manifest"), source, cap, progress=progress)
         results = run_analysis(utterances, config, progress=progress)
     except (ValueError, FileNotFoundError) as exc:
-        raise CLIError(str(exc)) from exc
+        raise CommandError(str(exc)) from exc
     command = "affectcodec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     results.update(feature=source.name, command=command, seconds=round(time.time() - started, 1))
     with atomic_path(out / "results.json", force=True) as tmp:

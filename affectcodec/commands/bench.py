@@ -35,14 +35,14 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from affectcodec.baselines import REFERENCE_CODECS
-    from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
+    from affectcodec.errors import CommandError
     from affectcodec.eval.bench import format_table, run_one, to_json
     from affectcodec.files import atomic_path
     from affectcodec.pretrained import resolve
 
     if args.seconds <= 0 or args.repeats < 1:
-        raise CLIError("--seconds must be > 0 and --repeats >= 1")
+        raise CommandError("--seconds must be > 0 and --repeats >= 1")
     threads = args.threads or torch.get_num_threads()
     if args.random:
         specs = [{"kind": "random", "name": "affectcodec (random)"}]
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             path = resolve(args.model)
         except CheckpointError as exc:
-            raise CLIError(f"{exc} (or use --random to time the architecture)") from exc
+            raise CommandError(f"{exc} (or use --random to time the architecture)") from exc
         specs = [{"kind": "load", "name": path.name, "path": str(path)}]
     for vs in args.vs:
         if vs == "none":
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             results.append(run_one(spec, args.seconds, threads, args.repeats))
         except RuntimeError as exc:
-            raise CLIError(str(exc)) from exc
+            raise CommandError(str(exc)) from exc
     print(format_table(results))
     a = results[0]
     for b in results[1:]:

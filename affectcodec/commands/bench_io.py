@@ -67,19 +67,19 @@ def run(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
+    from affectcodec.errors import CommandError
     from affectcodec.pretrained import resolve
 
     if not (args.short > 1 and args.long > 1):
-        raise CLIError("--short and --long must be longer than 1 s")
+        raise CommandError("--short and --long must be longer than 1 s")
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="affc-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         try:
             model = None if args.random else str(resolve(args.model))
         except CheckpointError as exc:
-            raise CLIError(str(exc)) from exc
+            raise CommandError(str(exc)) from exc
         if model is None:
             import torch
 
@@ -126,9 +126,9 @@ def _measure(model: str, wav: Path, workdir: Path, args: argparse.Namespace) -> 
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        from affectcodec.cli import CLIError
+        from affectcodec.errors import CommandError
 
-        raise CLIError(f"benchmark child failed with exit code {proc.returncode}")
+        raise CommandError(f"benchmark child failed with exit code {proc.returncode}")
     row = json.loads(out.strip().splitlines()[-1])
     row["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux: kilobytes
     total = row["encode_s"] + row["decode_s"]

@@ -40,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from affectcodec.audio import load as load_audio
-    from affectcodec.cli import CLIError
     from affectcodec.data.manifest import Manifest, ManifestError
     from affectcodec.emotion import EmotionCheckpointError, SERTeacher, load_teacher
     from affectcodec.emotion.registry import DEFAULT_TEACHER
+    from affectcodec.errors import CommandError
     from affectcodec.eval.emotion import evaluate_judges, teacher_cosine
     from affectcodec.eval.prosody import ProsodyPreservation
     from affectcodec.judges import TeacherHead, load_judges
@@ -53,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
         if args.split:
             manifest = manifest.filter(args.split)
             if not len(manifest):
-                raise CLIError(f"{args.manifest}: no rows with split {args.split!r}")
+                raise CommandError(f"{args.manifest}: no rows with split {args.split!r}")
         judges = load_judges(args.judges)
         teacher = load_teacher(args.teacher)
     except (ManifestError, EmotionCheckpointError, ValueError) as exc:
-        raise CLIError(str(exc)) from None
+        raise CommandError(str(exc)) from None
     start = time.time()
     original = [load_audio(manifest.audio_path(i)) for i in range(len(manifest))]
     reconstructed = None
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         for i, e in enumerate(manifest):
             path = root / e.path
             if not path.is_file():
-                raise CLIError(f"{path}: reconstruction of manifest row {i + 1} not found")
+                raise CommandError(f"{path}: reconstruction of manifest row {i + 1} not found")
             rec = load_audio(path)
             n = original[i].shape[-1]  # codecs may pad: compare the original's length
             reconstructed.append(torch.nn.functional.pad(rec, (0, max(0, n - rec.shape[-1])))[:, :n])
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             head = (evaluate_judges(heads, emotions, original, reconstructed, args.batch_size, spk)
                     if heads else None)
         except ValueError as exc:
-            raise CLIError(f"{mode} judging: {exc}") from None
+            raise CommandError(f"{mode} judging: {exc}") from None
         out[mode] = {"judges": report.to_dict(), "teacher_head": head.to_dict() if head else None}
         print(f"\nspeaker-{mode} judging")
         print(f"{'model':<16}{'WA':>7}{'UAR':>7}{'F1':>7}" + (f"{'UAR rec':>9}{'EDR':>7}{'EDR_w':>7}"

@@ -69,16 +69,16 @@ def check_resumed(path, identity, n_stages: int, window) -> None:
     try:
         header = bitstream.read_header(path)
     except (bitstream.BitstreamError, OSError) as exc:
-        raise common.CLIError(f"{path} exists but cannot be resumed over ({common.describe(exc)}); "
-                              f"remove it or use -f") from None
+        raise common.CommandError(f"{path} exists but cannot be resumed over ({common.describe(exc)}); "
+                                  f"remove it or use -f") from None
     try:
         identity.check(header)
     except ValueError as exc:
-        raise common.CLIError(f"{path} cannot be kept: {exc}, or -f") from None
+        raise common.CommandError(f"{path} cannot be kept: {exc}, or -f") from None
     if (n_stages, window) != (header.num_stages, header.window):
-        raise common.CLIError(f"{path} was written with another model, bitrate or window than "
-                              f"this run's; --skip-existing would mix them (use -f, or the same "
-                              f"arguments)")
+        raise common.CommandError(f"{path} was written with another model, bitrate or window than "
+                                  f"this run's; --skip-existing would mix them (use -f, or the same "
+                                  f"arguments)")
 
 
 def total_seconds(paths) -> float:

@@ -45,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.analysis.pipeline import stratified_cap
     from affectcodec.audio import load as load_audio
     from affectcodec.baselines import REFERENCE_CODECS
-    from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
     from affectcodec.data.manifest import Manifest
     from affectcodec.data.paths import default_manifest
+    from affectcodec.errors import CommandError
     from affectcodec.eval.aggregate import aggregate
     from affectcodec.eval.report import (
         plot_confusions,
@@ -75,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             path = m if m in built_in else str(resolve(m))
         except CheckpointError as exc:
-            raise CLIError(str(exc)) from exc
+            raise CommandError(str(exc)) from exc
         name = m if m in built_in else Path(path).name
         if name in names:
-            raise CLIError(f"two models are named {name!r}; give distinct folders")
+            raise CommandError(f"two models are named {name!r}; give distinct folders")
         names.add(name)
         specs.append(ModelSpec(name, path))
     codecs = {s.name: build_codec(s) for s in specs}
@@ -87,15 +87,15 @@ def run(args: argparse.Namespace) -> int:
             try:
                 codec.stages_for(kbps)
             except ValueError as exc:
-                raise CLIError(f"{name}: {exc}") from exc
+                raise CommandError(f"{name}: {exc}") from exc
     try:
         manifest_path = Path(args.manifest) if args.manifest else default_manifest()
         manifest = Manifest.read(manifest_path)
     except (ValueError, FileNotFoundError) as exc:
-        raise CLIError(str(exc)) from exc
+        raise CommandError(str(exc)) from exc
     chosen = [i for i, e in enumerate(manifest) if e.split == args.split]
     if not chosen:
-        raise CLIError(f"{manifest_path}: no utterances in split {args.split!r}")
+        raise CommandError(f"{manifest_path}: no utterances in split {args.split!r}")
     chosen = stratified_cap(chosen, [e.emotion for e in manifest], args.limit)
     items = [Item(manifest[i].path, str(manifest.audio_path(i)), manifest[i].emotion, manifest[i].speaker)
              for i in chosen]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from affectcodec.cli import CLIError
+from affectcodec.errors import CommandError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -26,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         out = export(args.checkpoint, args.out_dir, overwrite=args.force)
     except ExportError as exc:
-        raise CLIError(str(exc)) from exc
+        raise CommandError(str(exc)) from exc
     print(f"exported {args.checkpoint} -> {out}")
     return 0

@@ -20,8 +20,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from affectcodec import bitstream
-    from affectcodec.cli import EXIT_FAILURE, EXIT_OK
     from affectcodec.commands._common import describe, error
+    from affectcodec.errors import EXIT_FAILURE, EXIT_OK
 
     results, failed = [], False
     for name in args.files:

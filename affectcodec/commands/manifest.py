@@ -31,15 +31,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from affectcodec.cli import CLIError
     from affectcodec.data.corpora import IEMOCAP_FOUR, build_manifest
     from affectcodec.data.manifest import FORMATS, ManifestError
+    from affectcodec.errors import CommandError
 
     out = Path(args.output)
     if out.suffix.lower() not in FORMATS:
-        raise CLIError(f"{out}: the manifest must end in one of {sorted(FORMATS)}")
+        raise CommandError(f"{out}: the manifest must end in one of {sorted(FORMATS)}")
     if out.exists() and not args.force:
-        raise CLIError(f"{out} exists (use -f to overwrite)")
+        raise CommandError(f"{out} exists (use -f to overwrite)")
     options: dict = {"valid_speakers": args.valid_speakers}
     if args.corpus == "iemocap":
         options["merge_excited"] = not args.no_merge_excited
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = build_manifest(args.corpus, args.root, **options)
         manifest.write(out)
     except ManifestError as exc:
-        raise CLIError(str(exc)) from None
+        raise CommandError(str(exc)) from None
     splits = ", ".join(f"{k} {v}" for k, v in manifest.counts("split").items())
     print(f"{out}: {len(manifest)} utterances, {len(manifest.speakers)} speakers "
           f"({splits}); emotions: {', '.join(manifest.emotions)}")

@@ -26,12 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from affectcodec import audio, bitstream, files
-    from affectcodec.cli import CLIError
+    from affectcodec.errors import CommandError
     from affectcodec.swap import swap_emotion
 
     codec, identity = common.Models(args.device).get(args.model)
     if codec.quantizer.levels is None:
-        raise CLIError("this model has no emotion partition (codebook tokens): nothing to swap")
+        raise CommandError("this model has no emotion partition (codebook tokens): nothing to swap")
     try:
         header_a, tokens_a = files.encode_audio(codec, args.content, kbps=args.kbps, model=identity)
         header_b, tokens_b = files.encode_audio(codec, args.emotion, kbps=args.kbps, model=identity)
@@ -41,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
             files.decode_to(codec, header_a, swapped.tokens[0], tmp, model=identity,
                             format=audio.output_format(args.output))
     except (ValueError, OSError) as exc:
-        raise CLIError(common.describe(exc)) from exc
+        raise CommandError(common.describe(exc)) from exc
     return 0

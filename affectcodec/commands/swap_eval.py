@@ -45,11 +45,11 @@ def run(args: argparse.Namespace) -> int:
 
     import affectcodec
     from affectcodec import pretrained
-    from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
     from affectcodec.data.manifest import Manifest
     from affectcodec.data.paths import default_manifest
     from affectcodec.emotion.checkpoint import EmotionCheckpointError
+    from affectcodec.errors import CommandError
     from affectcodec.eval import swap
     from affectcodec.files import atomic_path
     from affectcodec.judges.loading import load_judges
@@ -58,45 +58,46 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     existing = [out / name for name in OUTPUTS if (out / name).exists()]
     if existing and not args.force:
-        raise CLIError(f"{existing[0]} exists; use -f to overwrite")
+        raise CommandError(f"{existing[0]} exists; use -f to overwrite")
     try:
         model_path = pretrained.resolve(args.model).resolve()
         codec = pretrained.load(model_path)
     except CheckpointError as exc:
-        raise CLIError(str(exc)) from exc
+        raise CommandError(str(exc)) from exc
     if codec.quantizer.levels is None:
-        raise CLIError(f"{model_path.name}: this model has no emotion partition (its tokens are codebook "
-                       f"indices, not FSQ digits): there is nothing to swap")
+        raise CommandError(f"{model_path.name}: this model has no emotion partition (its tokens are codebook "
+                           f"indices, not FSQ digits): there is nothing to swap")
     rates = args.kbps if args.kbps is not None else list(codec.bitrates)
     try:
         stages = [(float(k), codec.stages_for(k)) for k in rates]
     except ValueError as exc:
-        raise CLIError(str(exc)) from exc
+        raise CommandError(str(exc)) from exc
     if args.limit_sentences is not None and args.limit_sentences < 1:
-        raise CLIError(f"--limit-sentences must be >= 1, got {args.limit_sentences}")
+        raise CommandError(f"--limit-sentences must be >= 1, got {args.limit_sentences}")
     try:
         manifest_path = Path(args.manifest) if args.manifest else default_manifest()
         manifest = Manifest.read(manifest_path)
     except (ValueError, FileNotFoundError) as exc:
-        raise CLIError(str(exc)) from exc
+        raise CommandError(str(exc)) from exc
     utterances = [swap.Utterance(e.path, str(manifest.audio_path(i)), e.speaker, e.text, e.emotion)
                   for i, e in enumerate(manifest) if e.split == args.split]
     if not utterances:
-        raise CLIError(f"{manifest_path}: no utterances in split {args.split!r}")
+        raise CommandError(f"{manifest_path}: no utterances in split {args.split!r}")
     groups = swap.sentence_groups(utterances)
     if not groups:
-        raise CLIError(f"{manifest_path}: split {args.split!r} has no sentence recorded by one speaker in "
-                       f"two emotions (pairs need the text column)")
+        raise CommandError(f"{manifest_path}: split {args.split!r} has no sentence recorded by one "
+                           f"speaker in two emotions (pairs need the text column)")
     groups = swap.pick_groups(groups, args.limit_sentences)
     try:
         judges = load_judges(args.judges)
     except (EmotionCheckpointError, ValueError) as exc:
-        raise CLIError(str(exc)) from exc
+        raise CommandError(str(exc)) from exc
     emotions = sorted({u.emotion for g in groups for u in g})
     for j in judges:
         unknown = [e for e in emotions if e not in j.labels]
         if unknown:
-            raise CLIError(f"judge {j.name} has no label {unknown[0]!r} (its labels: {', '.join(j.labels)})")
+            raise CommandError(f"judge {j.name} has no label {unknown[0]!r} "
+                               f"(its labels: {', '.join(j.labels)})")
 
     bar = tqdm(total=0, unit="task", disable=not sys.stderr.isatty())
     shown = {"phase": ""}

@@ -34,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from affectcodec import bitstream
-    from affectcodec.cli import CLIError
     from affectcodec.codec import CheckpointError
     from affectcodec.data.manifest import Manifest
+    from affectcodec.errors import CommandError
     from affectcodec.lm.shards import ShardDataset, Utt, first, make_module, plan_shards, write_index
     from affectcodec.pretrained import load, resolve
 
@@ -46,11 +46,12 @@ def run(args: argparse.Namespace) -> int:
         kbps = codec.bitrates[codec.rate_stages.index(codec.stages_for(args.kbps))]
         manifest = Manifest.read(args.manifest)
     except (CheckpointError, ValueError, FileNotFoundError) as exc:
-        raise CLIError(str(exc)) from exc
+        raise CommandError(str(exc)) from exc
     utts = [Utt(e.path, str(manifest.audio_path(i)), e.emotion, e.speaker)
             for i, e in enumerate(manifest) if args.split is None or e.split == args.split]
     if not utts:
-        raise CLIError(f"{args.manifest}: no utterances{f' in split {args.split!r}' if args.split else ''}")
+        where = f" in split {args.split!r}" if args.split else ""
+        raise CommandError(f"{args.manifest}: no utterances{where}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     meta = {"model": model_dir.name, "config_hash": codec.config_hash, "kbps": kbps,
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         n_shards, pending = plan_shards(utts, args.shard_size, out, meta)
     except ValueError as exc:
-        raise CLIError(str(exc)) from None
+        raise CommandError(str(exc)) from None
     devices = int(args.devices) if args.devices.isdigit() else args.devices
     trainer = pl.Trainer(accelerator=args.accelerator, devices=devices, num_nodes=args.num_nodes,
                          strategy=args.strategy, logger=False, enable_checkpointing=False,

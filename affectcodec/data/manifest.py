@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from affectcodec.emotion.labels import LabelMap
+from affectcodec.errors import AffectCodecError
 
 #: Columns every manifest must have.
 REQUIRED_COLUMNS: tuple[str, ...] = ("path", "speaker", "emotion", "split", "duration")
@@ -27,7 +28,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("text", "gender")
 FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl"}
 
 
-class ManifestError(ValueError):
+class ManifestError(AffectCodecError, ValueError):
     """A manifest that cannot be used: its message names the file and, when it applies, the row."""
 
 

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from affectcodec.emotion.labels import LabelMap
+from affectcodec.errors import AffectCodecError
 from affectcodec.model_dir import bundled_dir, checkpoints_dir
 from affectcodec.version import __version__
 
@@ -22,7 +23,7 @@ FORMAT_VERSION = 1
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 
 
-class EmotionCheckpointError(ValueError):
+class EmotionCheckpointError(AffectCodecError, ValueError):
     """A folder that is not a loadable emotion model of the expected type."""
 
 

@@ -16,12 +16,13 @@ from typing import Any
 import torch
 
 from affectcodec.codec import MODEL_TYPE, AffectCodec
+from affectcodec.errors import AffectCodecError
 from affectcodec.version import __version__
 
 CARD_FILE = "MODEL_CARD.md"
 
 
-class ExportError(ValueError):
+class ExportError(AffectCodecError, ValueError):
     """A checkpoint that cannot be exported (unreadable, not an AffectCodec training checkpoint)."""
 
 
