@@ -32,7 +32,7 @@ demo: $(STAMP)
 	  && { apt-get install -y -qq espeak-ng >/dev/null 2>&1 \
 	       || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq espeak-ng >/dev/null 2>&1; }; }; } \
 	  || echo "espeak-ng could not be installed: the demo uses its built-in voice"
-	$(PY) -m affectcodec.demo
+	$(VENV)/bin/affectcodec demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check affectcodec tests

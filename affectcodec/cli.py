@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from affectcodec import commands
+from affectcodec.commands._common import PASSTHROUGH, run_passthrough
 from affectcodec.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, AffectCodecError
 from affectcodec.version import __version__
 
@@ -32,8 +34,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                     "1.5 / 3 / 6 kbit/s.")
     parser.add_argument("--version", action="version", version=f"affectcodec {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from affectcodec import commands
-
     for module in commands.modules(command):
         module.add_parser(subparsers)
     return parser
@@ -42,11 +42,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
-    args = parser.parse_args(argv)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return EXIT_USAGE
+    if argv and argv[0] in PASSTHROUGH:  # its own parser reads the rest, --help included
+        def func(_: object) -> int:
+            return run_passthrough(argv[0], argv[1:])
+        args = None
+    else:
+        args = parser.parse_args(argv)
+        func = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return EXIT_USAGE
     try:
         return int(func(args) or EXIT_OK)
     except AffectCodecError as exc:

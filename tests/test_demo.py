@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from affectcodec import bitstream, demo
+from affectcodec import bitstream
+from affectcodec.cli import main
+from affectcodec.eval import demo
 from tests.conftest import tiny_codec
 
 
@@ -20,7 +23,7 @@ def test_demo_runs_on_a_model_folder(tmp_path, monkeypatch, capsys):
     model = tmp_path / "model"
     tiny_codec().save(model)
     out = tmp_path / "demo_out"
-    assert demo.main(["--out", str(out), "--model", str(model)]) == 0
+    assert main(["demo", "--out", str(out), "--model", str(model)]) == 0
     printed = capsys.readouterr().out
     assert "built-in formant voice" in printed and printed.count("/2 (crnn=") == 3
     original = sf.read(out / "original.wav")[0]
@@ -35,6 +38,8 @@ def test_demo_runs_on_a_model_folder(tmp_path, monkeypatch, capsys):
 
 def test_demo_without_a_model_is_one_clear_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("AFFECTCODEC_CHECKPOINTS", str(tmp_path))
-    assert demo.main(["--out", str(tmp_path / "o")]) == 1
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--out", str(tmp_path / "o")])
+    assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("affectcodec demo: no bundled default model")
+    assert len(err) == 1 and err[0].startswith("affectcodec: error: no bundled default model")

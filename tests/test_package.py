@@ -115,3 +115,21 @@ def test_expected_errors_print_one_line_and_bugs_show_as_bugs(monkeypatch, capsy
     monkeypatch.setattr(info, "run", fail(KeyError("a bug")))
     with pytest.raises(KeyError, match="a bug"):
         cli.main(["info", "x.affc"])
+
+
+def test_every_entry_point_is_a_subcommand(capsys):
+    """The training tools and the demo are subcommands whose help is their own parser's; no
+    package module but the CLI (and its internal bench-io child) runs as ``python -m``."""
+    import pytest
+
+    from affectcodec.cli import main
+
+    for command in ("train-emotion", "train-functionals", "train-speaker-head", "bench-train",
+                    "demo"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0, command
+        assert f"usage: affectcodec {command}" in capsys.readouterr().out, command
+    runnable = sorted(str(p.relative_to(REPO)) for p in (REPO / "affectcodec").rglob("*.py")
+                      if '__name__ == "__main__"' in p.read_text())
+    assert runnable == ["affectcodec/cli.py", "affectcodec/commands/bench_io.py"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -16,6 +17,25 @@ from pathlib import Path
 from typing import Any
 
 from affectcodec.errors import EXIT_FAILURE, EXIT_OK, AffectCodecError, CommandError
+
+#: Commands whose arguments all go to another parser: name -> "package.module:function".
+PASSTHROUGH: dict[str, str] = {}
+
+
+def add_passthrough(subparsers, name: str, help: str, target: str) -> argparse.ArgumentParser:
+    """Register a command whose arguments all go to ``target`` (``"package.module:function"``),
+    a ``function(argv) -> int | None`` with its own parser, so ``affectcodec NAME --help`` is
+    that parser's help. The CLI hands them over unparsed (:func:`run_passthrough`): argparse's
+    remainder arguments cannot start with an option. The module is imported only then."""
+    PASSTHROUGH[name] = target
+    return subparsers.add_parser(name, add_help=False, help=help,
+                                 description=f"{help}. Everything after '{name}' goes to {target}.")
+
+
+def run_passthrough(name: str, argv: list[str]) -> int:
+    """Run the pass-through command ``name`` with the arguments after it."""
+    module, function = PASSTHROUGH[name].split(":")
+    return int(getattr(importlib.import_module(module), function)(argv) or EXIT_OK)
 
 
 @dataclass(frozen=True)

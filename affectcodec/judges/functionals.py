@@ -3,7 +3,7 @@
 Stored without pickle: the standardisation (mean, scale) and the logistic-regression weights
 (coef [C, F], intercept [C]) are safetensors tensors; :meth:`FunctionalsJudge.predict_proba`
 evaluates ``softmax(((x - mean) / scale) @ coef.T + intercept)`` itself, so scikit-learn is only
-needed to train it (``python -m affectcodec.train.functionals_judge``).
+needed to train it (``affectcodec train-functionals``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Training-throughput benchmark of a recipe (not a test): batches/s and audio seconds/s.
 
-    python -m affectcodec.train.benchmark --config recipes/debug.yaml --steps 20 --skip 3 \\
+    affectcodec bench-train --config recipes/debug.yaml --steps 20 --skip 3 \\
         [any LightningCLI override, e.g. --trainer.accelerator gpu]
 
 Builds the module and data exactly as ``affectcodec train fit`` does, turns off validation,
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -45,7 +44,7 @@ class BatchTimer(Callback):
 
 
 def run(argv: Sequence[str]) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="affectcodec bench-train", description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="training batches to run")
     parser.add_argument("--skip", type=int, default=3, help="warm-up batches left out")
     ours, rest = parser.parse_known_args(argv)
@@ -88,5 +87,8 @@ def run(argv: Sequence[str]) -> dict[str, Any]:
     return result
 
 
-if __name__ == "__main__":
-    run(sys.argv[1:])
+
+def main(argv: Sequence[str]) -> int:
+    """``affectcodec bench-train``: :func:`run`, which prints its figures as JSON."""
+    run(argv)
+    return 0

@@ -30,6 +30,3 @@ def main(args: Sequence[str] | None = None) -> None:
                    save_config_kwargs={"overwrite": True},
                    parser_kwargs={"prog": "affectcodec train"})
 
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """Train the classical judge (functionals + logistic regression) from a manifest.
 
-    python -m affectcodec.train.functionals_judge ../shared/data/nemo-16k/manifest.tsv \
+    affectcodec train-functionals ../shared/data/nemo-16k/manifest.tsv \
         -o checkpoints/judge-functionals --cache /tmp/affectcodec-functionals.npz
 
 The regularisation strength C is chosen by leave-one-speaker-out cross-validation on the
@@ -21,6 +21,8 @@ from affectcodec import audio
 from affectcodec.data.manifest import Manifest
 from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
 from affectcodec.judges.utterance_functionals import feature_names, utterance_functionals
+
+PROG = "affectcodec train-functionals"
 
 C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from affectcodec.judges.functionals import save_functionals_judge
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[1])
     parser.add_argument("manifest")
     parser.add_argument("-o", "--output", required=True, help="model folder to write")
     parser.add_argument("--labels", nargs="+", default=list(NEMO_EMOTIONS))
@@ -89,6 +91,3 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(extra, indent=1))
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

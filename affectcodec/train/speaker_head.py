@@ -1,6 +1,6 @@
 """Fit the speaker-adapted head of a trained emotion model (teacher or judge) from a manifest.
 
-    python -m affectcodec.train.speaker_head checkpoints/judge-crnn \
+    affectcodec train-speaker-head checkpoints/judge-crnn \
         ../shared/data/nemo-16k/manifest.tsv --cache /tmp/crnn-embeddings.npz
 
 Embeds every utterance with the frozen model, z-normalises the embeddings per speaker (statistics
@@ -28,6 +28,8 @@ from affectcodec import audio
 from affectcodec.data.manifest import Manifest
 from affectcodec.judges.adaptation import SpeakerHead, SpeakerStats
 from affectcodec.judges.judge import pad_batch
+
+PROG = "affectcodec train-speaker-head"
 
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[1])
     parser.add_argument("model", help="model folder (ser-teacher, judge-crnn, judge-functionals)")
     parser.add_argument("manifest")
     parser.add_argument("--train-split", default="train")
@@ -136,6 +138,3 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(info, indent=1))
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,16 +8,14 @@
    whether each emotion judge gives the decoded audio the label it gives the original.
 4. Writes the audio, the ``.affc`` files and a spectrogram comparison PNG to ``demo_out/``.
 
-    python -m affectcodec.demo [--out demo_out] [--model NAME_OR_DIR] [--text "..."]
+    affectcodec demo [--out demo_out] [--model NAME_OR_DIR] [--text "..."]
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -27,7 +25,10 @@ import torch
 
 from affectcodec import audio, files
 from affectcodec.audio import MODEL_RATE
-from affectcodec.codec import CheckpointError
+from affectcodec.eval.report import spectrogram_panels
+from affectcodec.judges.loading import load_judges
+from affectcodec.metrics import mel_distance, pesq_wb, stoi
+from affectcodec.pretrained import load, resolve
 
 DEFAULT_TEXT = ("I can't believe you did that! We waited for hours, and nobody told us anything. "
                 "Next time, please call me first.")
@@ -84,12 +85,15 @@ def demo_utterance(text: str) -> tuple[np.ndarray, str]:
     return (speech * (0.7 / max(float(np.abs(speech).max()), 1e-6))).astype(np.float32), source
 
 
-def run(out: Path, model: str | None, text: str) -> int:
-    from affectcodec.eval.report import spectrogram_panels
-    from affectcodec.judges.loading import load_judges
-    from affectcodec.metrics import mel_distance, pesq_wb, stoi
-    from affectcodec.pretrained import load, resolve
+def run(out: Path, model: str | None = None, text: str | None = None) -> int:
+    """Write the demo into ``out`` and print its table (module docstring); returns 0.
 
+    Args:
+        out: output folder.
+        model: model folder or bundled name; None = the bundled default.
+        text: what espeak-ng says; None = :data:`DEFAULT_TEXT`.
+    """
+    text = DEFAULT_TEXT if text is None else text
     folder = resolve(model)
     codec = load(folder)
     identity = files.ModelIdentity.of(codec, folder.name)
@@ -130,20 +134,3 @@ def run(out: Path, model: str | None, text: str) -> int:
     print(f"wrote {original}, {len(codec.bitrates)} .affc files (header {header.model_name}), the decoded "
           f"audio and {png}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m affectcodec.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder")
-    parser.add_argument("--model", default=None, help="model folder or bundled name (default: bundled)")
-    parser.add_argument("--text", default=DEFAULT_TEXT, help="what espeak-ng says")
-    args = parser.parse_args(argv)
-    try:
-        return run(args.out, args.model, args.text)
-    except (CheckpointError, OSError, ValueError, subprocess.CalledProcessError) as exc:
-        print(f"affectcodec demo: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
