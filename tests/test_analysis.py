@@ -211,8 +211,8 @@ def test_builtin_feature_sources_give_50hz_frames():
 
 
 def test_full_analysis_on_synthetic_features_writes_report_and_plots(tmp_path):
+    from affectcodec.analysis.analysis_report import write_plots, write_report
     from affectcodec.analysis.experiment import AnalysisConfig, Utterance, run_analysis
-    from affectcodec.analysis.report import write_plots, write_report
 
     utts = [Utterance(x, lab, "train") for lab, x in synthetic(seed=0, utterances=6)]
     utts += [Utterance(x, lab, "valid") for lab, x in synthetic(seed=3, utterances=3)]

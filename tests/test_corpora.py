@@ -10,7 +10,7 @@ import soundfile as sf
 
 from affectcodec.cli import main
 from affectcodec.data.corpora import build_manifest
-from affectcodec.data.manifest import Manifest, ManifestError
+from affectcodec.data.manifests import Manifest, ManifestError
 
 
 def touch(root: Path, rel: str, seconds: float = 0.25, rate: int = 16000) -> None:

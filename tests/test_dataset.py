@@ -9,7 +9,7 @@ import torch
 
 from affectcodec import audio
 from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate
-from affectcodec.data.manifest import Manifest, ManifestEntry
+from affectcodec.data.manifests import Manifest, ManifestEntry
 from affectcodec.emotion.labels import LabelMap
 
 

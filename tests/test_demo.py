@@ -8,7 +8,7 @@ import soundfile as sf
 
 from affectcodec import bitstream
 from affectcodec.cli import main
-from affectcodec.eval import demo
+from affectcodec.eval import demo_report as demo
 from tests.conftest import tiny_codec
 
 

@@ -10,7 +10,7 @@ import torch
 
 from affectcodec.emotion import ProsodyTeacher
 from affectcodec.eval.emotion import classification_metrics, degradation_rate, evaluate_judges, teacher_cosine
-from affectcodec.eval.prosody import prosody_preservation
+from affectcodec.eval.prosody_metrics import prosody_preservation
 from affectcodec.judges import EmotionJudge
 
 SR = 16000

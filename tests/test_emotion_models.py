@@ -108,7 +108,7 @@ def test_emotion_eval_command_on_identical_reconstructions(nemo, tmp_path, capsy
     import shutil
 
     from affectcodec.cli import main
-    from affectcodec.data.manifest import Manifest
+    from affectcodec.data.manifests import Manifest
 
     manifest = Manifest.read(nemo / "manifest.tsv").filter(speakers=["EB0"])
     manifest.entries = [e for e in manifest.entries if e.path.endswith("_3.flac")][:6]

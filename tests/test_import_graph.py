@@ -1,5 +1,5 @@
 """The package's import graph, read from the source: every import statement, at module level or
-inside a function, is an edge. No cycle, and nothing but ``__main__`` imports the CLI."""
+inside a function, is an edge. No cycle, nothing but ``__main__`` imports the CLI, and no two files share a name."""
 
 from __future__ import annotations
 
@@ -110,3 +110,11 @@ def test_a_cycle_is_found_when_there_is_one():
 def test_nothing_but_main_imports_the_cli():
     importers = sorted(m for m, edges in import_graph().items() if "affectcodec.cli" in edges)
     assert importers == ["affectcodec.__main__"]
+
+
+def test_no_two_files_of_the_package_share_a_name():
+    seen: dict[str, list[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path.name != "__init__.py":
+            seen.setdefault(path.name, []).append(str(path.relative_to(PACKAGE)))
+    assert {n: p for n, p in seen.items() if len(p) > 1} == {}

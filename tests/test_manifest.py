@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from affectcodec.data.manifest import Manifest, ManifestError
+from affectcodec.data.manifests import Manifest, ManifestError
 from affectcodec.emotion.labels import LabelMap
 
 HEADER = "path\tspeaker\temotion\tsplit\tduration\ttext\n"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from affectcodec.analysis.rvq import FeatureRVQ
+from affectcodec.analysis.feature_rvq import FeatureRVQ
 
 BALANCED = "balanced"
 

@@ -18,9 +18,9 @@ from torch import Tensor
 
 from affectcodec.analysis.codebooks import balanced_mix, biased_mix, draw_frames, specific_mix
 from affectcodec.analysis.emoq import BALANCED, EmoQ
-from affectcodec.analysis.metrics import code_usage, cosine_by_layer, per_emotion_mean
+from affectcodec.analysis.feature_metrics import code_usage, cosine_by_layer, per_emotion_mean
+from affectcodec.analysis.feature_rvq import FeatureRVQ
 from affectcodec.analysis.probe import SERProbe
-from affectcodec.analysis.rvq import FeatureRVQ
 
 
 @dataclass

@@ -68,7 +68,7 @@ def stratified_cap(indices: list[int], emotions: list[str], cap: int | None) -> 
 def load_utterances(manifest_path: str | os.PathLike | None, source: FeatureSource, cap: int | None = None,
                     progress: Callable[[str], None] = lambda msg: None) -> list[Utterance]:
     """Features of the ``train`` and ``valid`` utterances of a manifest (default: nEMO)."""
-    from affectcodec.data.manifest import Manifest
+    from affectcodec.data.manifests import Manifest
     from affectcodec.data.paths import default_manifest
 
     path = Path(manifest_path) if manifest_path else default_manifest()

@@ -30,9 +30,9 @@ def run(args: argparse.Namespace) -> int:
 
     import yaml
 
+    from affectcodec.analysis.analysis_report import write_plots, write_report
     from affectcodec.analysis.experiment import AnalysisConfig, run_analysis
     from affectcodec.analysis.pipeline import build_source, load_utterances
-    from affectcodec.analysis.report import write_plots, write_report
     from affectcodec.errors import CommandError
     from affectcodec.files import atomic_path
 

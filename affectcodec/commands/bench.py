@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.baselines import REFERENCE_CODECS
     from affectcodec.codec import CheckpointError
     from affectcodec.errors import CommandError
-    from affectcodec.eval.bench import format_table, run_one, to_json
+    from affectcodec.eval.speed import format_table, run_one, to_json
     from affectcodec.files import atomic_path
     from affectcodec.pretrained import resolve
 

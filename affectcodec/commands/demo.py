@@ -12,11 +12,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="The main job on the bundled default model, end to end through the file "
                     "path: speech from espeak-ng (or a built-in voice), .affc at every bitrate, "
                     "the decoded audio, PESQ-wb / STOI / mel distance / the judges' labels, and "
-                    "a spectrogram comparison (see affectcodec.eval.demo).")
+                    "a spectrogram comparison (see affectcodec.eval.demo_report).")
     p.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder")
     p.add_argument("--model", default=None, help="model folder or bundled name (default: bundled)")
     p.add_argument("--text", default=None,
-                   help="what espeak-ng says (default: affectcodec.eval.demo.DEFAULT_TEXT)")
+                   help="what espeak-ng says (default: affectcodec.eval.demo_report.DEFAULT_TEXT)")
     p.set_defaults(func=run)
     return p
 
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import subprocess
 
     from affectcodec.errors import CommandError
-    from affectcodec.eval import demo
+    from affectcodec.eval import demo_report as demo
 
     try:
         return demo.run(args.out, args.model, args.text)

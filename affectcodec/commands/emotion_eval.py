@@ -40,12 +40,12 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from affectcodec.audio import load as load_audio
-    from affectcodec.data.manifest import Manifest, ManifestError
+    from affectcodec.data.manifests import Manifest, ManifestError
     from affectcodec.emotion import EmotionCheckpointError, SERTeacher, load_teacher
     from affectcodec.emotion.registry import DEFAULT_TEACHER
     from affectcodec.errors import CommandError
     from affectcodec.eval.emotion import evaluate_judges, teacher_cosine
-    from affectcodec.eval.prosody import ProsodyPreservation
+    from affectcodec.eval.prosody_metrics import ProsodyPreservation
     from affectcodec.judges import TeacherHead, load_judges
 
     try:

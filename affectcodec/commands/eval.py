@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.audio import load as load_audio
     from affectcodec.baselines import REFERENCE_CODECS
     from affectcodec.codec import CheckpointError
-    from affectcodec.data.manifest import Manifest
+    from affectcodec.data.manifests import Manifest
     from affectcodec.data.paths import default_manifest
     from affectcodec.errors import CommandError
     from affectcodec.eval.aggregate import aggregate

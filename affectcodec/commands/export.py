@@ -21,7 +21,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec.train.export import ExportError, export
+    from affectcodec.train.release import ExportError, export
 
     try:
         out = export(args.checkpoint, args.out_dir, overwrite=args.force)

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from affectcodec.data.corpora import IEMOCAP_FOUR, build_manifest
-    from affectcodec.data.manifest import FORMATS, ManifestError
+    from affectcodec.data.manifests import FORMATS, ManifestError
     from affectcodec.errors import CommandError
 
     out = Path(args.output)

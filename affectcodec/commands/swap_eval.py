@@ -46,11 +46,11 @@ def run(args: argparse.Namespace) -> int:
     import affectcodec
     from affectcodec import pretrained
     from affectcodec.codec import CheckpointError
-    from affectcodec.data.manifest import Manifest
+    from affectcodec.data.manifests import Manifest
     from affectcodec.data.paths import default_manifest
     from affectcodec.emotion.checkpoint import EmotionCheckpointError
     from affectcodec.errors import CommandError
-    from affectcodec.eval import swap
+    from affectcodec.eval import swap_experiment as swap
     from affectcodec.files import atomic_path
     from affectcodec.judges.loading import load_judges
 

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from affectcodec import bitstream
     from affectcodec.codec import CheckpointError
-    from affectcodec.data.manifest import Manifest
+    from affectcodec.data.manifests import Manifest
     from affectcodec.errors import CommandError
     from affectcodec.lm.shards import ShardDataset, Utt, first, make_module, plan_shards, write_index
     from affectcodec.pretrained import load, resolve

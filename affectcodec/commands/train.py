@@ -9,4 +9,4 @@ from affectcodec.commands._common import add_passthrough
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     return add_passthrough(subparsers, "train", "train or validate a codec from a LightningCLI "
-                           "recipe (affectcodec train --help)", "affectcodec.train.cli:main")
+                           "recipe (affectcodec train --help)", "affectcodec.train.lightning_cli:main")

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 _LAZY = {"BUILDERS": "corpora", "build_manifest": "corpora", "RandomCropDataset": "dataset",
          "UtteranceDataset": "dataset", "collate": "dataset",
          "NEMO_EMOTIONS": "affectcodec.emotion.labels", "LabelMap": "affectcodec.emotion.labels",
-         "Manifest": "manifest", "ManifestEntry": "manifest", "ManifestError": "manifest"}
+         "Manifest": "manifests", "ManifestEntry": "manifests", "ManifestError": "manifests"}
 
 if TYPE_CHECKING:
     from affectcodec.data.corpora import BUILDERS, build_manifest
     from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate
-    from affectcodec.data.manifest import Manifest, ManifestEntry, ManifestError
+    from affectcodec.data.manifests import Manifest, ManifestEntry, ManifestError
     from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
 
 

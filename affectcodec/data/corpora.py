@@ -31,7 +31,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from affectcodec.data.manifest import Manifest, ManifestEntry, ManifestError
+from affectcodec.data.manifests import Manifest, ManifestEntry, ManifestError
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 

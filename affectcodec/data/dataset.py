@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 
 from affectcodec import audio
 from affectcodec.audio import MODEL_RATE
-from affectcodec.data.manifest import Manifest
+from affectcodec.data.manifests import Manifest
 from affectcodec.emotion.labels import LabelMap
 
 

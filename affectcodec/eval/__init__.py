@@ -10,7 +10,7 @@ from affectcodec.eval.emotion import (
     judge_predictions,
     teacher_cosine,
 )
-from affectcodec.eval.prosody import ProsodyPreservation, ProsodyScores, prosody_preservation
+from affectcodec.eval.prosody_metrics import ProsodyPreservation, ProsodyScores, prosody_preservation
 
 __all__ = ["ClassificationMetrics", "EmotionReport", "JudgeResult", "ProsodyPreservation",
            "ProsodyScores", "classification_metrics", "degradation_rate", "evaluate_judges",

@@ -36,7 +36,7 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
     """
     from affectcodec.eval.emotion import classification_metrics, degradation_rate
     from affectcodec.eval.leakage import leakage_probe
-    from affectcodec.eval.prosody import ProsodyPreservation
+    from affectcodec.eval.prosody_metrics import ProsodyPreservation
     from affectcodec.judges.adaptation import SpeakerStats
 
     originals = [_read(cache_path(out, None, None, it)) for it in items]

@@ -113,7 +113,7 @@ def _task(task: tuple[str, str, float | None, Item, str]) -> str:
     """Score one (model, rate, utterance) or judge one original; returns the cache path."""
     from affectcodec import metrics
     from affectcodec.eval.emotion import teacher_cosine
-    from affectcodec.eval.prosody import ProsodyPreservation
+    from affectcodec.eval.prosody_metrics import ProsodyPreservation
 
     kind, model, kbps, item, cache = task
     target = Path(cache)

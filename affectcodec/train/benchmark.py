@@ -22,7 +22,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 
 from affectcodec.data.datamodule import ManifestDataModule
-from affectcodec.train.cli import AffectCodecCLI
+from affectcodec.train.lightning_cli import AffectCodecCLI
 from affectcodec.train.module import CodecModule
 
 

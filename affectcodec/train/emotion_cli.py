@@ -18,7 +18,7 @@ from affectcodec.train.emotion_task import EmotionClassifierTask
 def main(args: Sequence[str] | None = None) -> None:
     """Run LightningCLI with ``args`` (e.g. ``["fit", "-c", "recipes/emotion/judge_crnn.yaml"]``)."""
     # the arguments after the subcommand, while sys.argv holds the whole command line (see
-    # affectcodec.train.cli.main)
+    # affectcodec.train.lightning_cli.main)
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     LightningCLI(EmotionClassifierTask, EmotionDataModule, args=list(args) if args is not None else None,
                  save_config_kwargs={"overwrite": True},

@@ -9,13 +9,13 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate
-from affectcodec.data.manifest import Manifest
+from affectcodec.data.manifests import Manifest
 from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
 
 
 class EmotionDataModule(L.LightningDataModule):
     """Args:
-        manifest: TSV/CSV/JSONL manifest (see :mod:`affectcodec.data.manifest`).
+        manifest: TSV/CSV/JSONL manifest (see :mod:`affectcodec.data.manifests`).
         labels: class names in output order (the model's ``labels`` must be the same).
         train_split, valid_split: values of the manifest's ``split`` column.
         crop_seconds: training crop length.

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from affectcodec import audio
-from affectcodec.data.manifest import Manifest
+from affectcodec.data.manifests import Manifest
 from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
 from affectcodec.judges.utterance_functionals import feature_names, utterance_functionals
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from affectcodec import audio
-from affectcodec.data.manifest import Manifest
+from affectcodec.data.manifests import Manifest
 from affectcodec.judges.adaptation import SpeakerHead, SpeakerStats
 from affectcodec.judges.judge import pad_batch
 
