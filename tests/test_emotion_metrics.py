@@ -92,31 +92,35 @@ def harmonic(f0_hz: np.ndarray, seconds: float = 1.6, seed: int = 0) -> torch.Te
     return torch.tensor(x, dtype=torch.float32)[None, None]
 
 
-def test_prosody_identical_and_known_pitch_shift():
+@pytest.mark.parametrize("tracker", ["praat", "analyzer"])
+def test_prosody_identical_and_known_pitch_shift(tracker):
     n = int(1.6 * SR)
     f0 = np.linspace(120, 220, n)
     orig = harmonic(f0)
-    same = prosody_preservation(orig, orig.clone())
+    same = prosody_preservation(orig, orig.clone(), tracker=tracker)
     assert same.f0_corr == pytest.approx(1.0) and same.energy_corr == pytest.approx(1.0)
     assert same.f0_rmse_cents == 0.0 and same.vde == 0.0 and same.gpe == 0.0 and same.voiced_frames > 50
+    assert same.jitter_diff == 0.0 and same.shimmer_diff == 0.0 and same.hnr_diff_db == 0.0
+    assert same.tracker == tracker
     for cents in (100.0, -300.0):
         shifted = harmonic(f0 * 2 ** (cents / 1200))
-        s = prosody_preservation(orig, shifted)
+        s = prosody_preservation(orig, shifted, tracker=tracker)
         assert s.f0_rmse_cents == pytest.approx(abs(cents), abs=8.0), s
         assert s.f0_median_cents == pytest.approx(cents, abs=8.0) and s.gpe == 0.0
         assert s.f0_corr > 0.99 and s.vde < 0.05
-    flat = prosody_preservation(orig, harmonic(np.full(n, 170.0)))
+    flat = prosody_preservation(orig, harmonic(np.full(n, 170.0)), tracker=tracker)
     assert flat.f0_rmse_cents > 150 and math.isnan(flat.f0_corr) or flat.f0_corr < 0.5
 
 
-def test_prosody_on_real_speech_pitch_shifted(nemo):
+@pytest.mark.parametrize("tracker", ["praat", "analyzer"])
+def test_prosody_on_real_speech_pitch_shifted(nemo, tracker):
     import librosa
 
     from affectcodec.audio import load as load_audio
 
     wav = load_audio(nemo / "audio" / "EB0_anger_1.flac")
     shifted = librosa.effects.pitch_shift(wav[0].numpy(), sr=SR, n_steps=2.0)  # +200 cents
-    s = prosody_preservation(wav[None], torch.from_numpy(shifted)[None, None])
+    s = prosody_preservation(wav[None], torch.from_numpy(shifted)[None, None], tracker=tracker)
     # The analyzer makes octave errors on real speech: they go into the plain RMSE and the GPE;
     # the median and the RMSE of the other frames recover the known shift.
     assert s.f0_median_cents == pytest.approx(200.0, abs=25.0), s

@@ -1,5 +1,6 @@
 """The package's import graph, read from the source: every import statement, at module level or
-inside a function, is an edge. No cycle, nothing but ``__main__`` imports the CLI, and no two files share a name."""
+inside a function, is an edge. No cycle, nothing but ``__main__`` imports the CLI, and no two
+files share a name."""
 
 from __future__ import annotations
 

@@ -152,11 +152,17 @@ def _task(task: tuple[str, str, float | None, Item, str]) -> str:
     return cache
 
 
+#: Version of what a cache record holds; a change of metrics (v2: Praat's F0 and voice quality)
+#: starts a new cache beside the old one instead of mixing scores of two definitions.
+CACHE_VERSION = "v2"
+
+
 def cache_path(out: Path, model: str | None, kbps: float | None, item: Item) -> Path:
     safe = item.key.replace(os.sep, "__")
+    root = out / "cache" / CACHE_VERSION
     if model is None:
-        return out / "cache" / "original" / f"{safe}.json"
-    return out / "cache" / model / f"{kbps:g}kbps" / f"{safe}.json"
+        return root / "original" / f"{safe}.json"
+    return root / model / f"{kbps:g}kbps" / f"{safe}.json"
 
 
 def run_tasks(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequence[float], out: Path,
