@@ -250,6 +250,14 @@ class AffectCodec(Codec, nn.Module):
         return self.quantizer.cardinality
 
     @property
+    def levels(self) -> tuple[int, ...] | None:
+        return self.quantizer.levels
+
+    @property
+    def num_emotion_digits(self) -> int:
+        return self.quantizer.num_emotion_digits
+
+    @property
     def rate_stages(self) -> tuple[int, ...]:
         return tuple(self.config["rate_stages"])
 
@@ -354,10 +362,7 @@ class AffectCodec(Codec, nn.Module):
         with deterministic(device):
             u, _ = self.latent(self._pad(wav.to(device)))
             tokens = self.quantizer.encode(u, n_stages)
-        return Codes(tokens=tokens, lengths=lengths.to(device), sample_rate=self._sample_rate,
-                     hop_length=self._hop, cardinality=self.cardinality, levels=self.quantizer.levels,
-                     num_emotion_digits=self.quantizer.num_emotion_digits,
-                     source_sample_rate=sample_rate)
+        return self.codes(tokens, lengths.to(device), source_sample_rate=sample_rate)
 
     @torch.no_grad()
     def decode(self, codes: Codes, sample_rate: int | None = None) -> Tensor:

@@ -185,8 +185,8 @@ def encode_audio(codec: AffectCodec, path: str | os.PathLike, *, kbps: float | N
         source_sample_rate=info.sample_rate, source_channels=info.channels,
         source_num_samples=info.num_samples, sample_rate=codec.sample_rate,
         hop_length=codec.hop_length, num_samples=num_samples, num_frames=tokens.shape[1],
-        num_stages=n_stages, cardinality=codec.cardinality, levels=codec.quantizer.levels,
-        num_emotion_digits=codec.quantizer.num_emotion_digits,
+        num_stages=n_stages, cardinality=codec.cardinality, levels=codec.levels,
+        num_emotion_digits=codec.num_emotion_digits,
         bits_per_token=bitstream.bits_for(codec.cardinality), window=layout,
         encoder=f"affectcodec {__version__}")
     return header, tokens

@@ -49,6 +49,24 @@ class Codec(ABC):
         """Stage counts of the supported bitrates, ascending."""
 
     @property
+    def levels(self) -> tuple[int, ...] | None:
+        """FSQ level layout of a composite token (digit 0 least significant), or None for
+        codebook tokens (RVQ, DAC, the reference codecs)."""
+        return None
+
+    @property
+    def num_emotion_digits(self) -> int:
+        """How many leading digits of :attr:`levels` are the emotion partition (0: none)."""
+        return 0
+
+    def codes(self, tokens: Tensor, lengths: Tensor, source_sample_rate: int | None = None) -> Codes:
+        """The one factory of this codec's :class:`~affectcodec.Codes`: ``tokens`` int [B, K, T]
+        with ``lengths`` [B] valid samples at :attr:`sample_rate`, in this codec's token layout."""
+        return Codes(tokens=tokens.long(), lengths=lengths.long(), sample_rate=self.sample_rate,
+                     hop_length=self.hop_length, cardinality=self.cardinality, levels=self.levels,
+                     num_emotion_digits=self.num_emotion_digits, source_sample_rate=source_sample_rate)
+
+    @property
     def bitrates(self) -> list[float]:
         """Supported bitrates in kbit/s, ascending (e.g. ``[1.5, 3.0, 6.0]``)."""
         bits = math.log2(self.cardinality) * self.frame_rate / 1000.0

@@ -19,6 +19,7 @@ speech): decoding runs torch's fastest kernels, which round by tensor length.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 
@@ -150,8 +151,7 @@ def decode_windows(codec: AffectCodec, codes: Codes, layout: WindowParams) -> It
         b = min(frames, a + layout.frames)
         start, stop = max(0, a - context), min(frames, b + ahead)
         n = min(total, stop * hop) - start * hop
-        piece = Codes(tokens=codes.tokens[:, :, start:stop], lengths=torch.tensor([n]),
-                      sample_rate=codes.sample_rate, hop_length=hop, cardinality=codes.cardinality,
-                      levels=codes.levels, num_emotion_digits=codes.num_emotion_digits)
+        piece = dataclasses.replace(codes, tokens=codes.tokens[:, :, start:stop],
+                                    lengths=torch.tensor([n]), source_sample_rate=None)
         wav = codec.decode(piece)[0, 0].cpu()
         yield wav[(a - start) * hop: (min(total, b * hop) - start * hop)]

@@ -223,3 +223,19 @@ def test_format_version_1_folders_load_as_the_dac_generator_with_softplus_scales
     assert loaded.config["generator"] == "dac" and loaded.config["fsq_scale"] == "softplus"
     x = torch.randn(1, 4000) * 0.3
     assert torch.equal(loaded.encode(x).tokens, old.encode(x).tokens)
+
+
+def test_the_token_layout_is_on_the_codec_interface(tiny):
+    """Callers build Codes through ``codec.codes`` and read the layout from the codec, never
+    from its quantizer: the factory gives what encode gives."""
+    wav = torch.randn(1, 1, 3200)
+    codes = tiny.encode(wav)
+    again = tiny.codes(codes.tokens, codes.lengths, source_sample_rate=codes.source_sample_rate)
+    assert torch.equal(again.tokens, codes.tokens) and torch.equal(again.lengths, codes.lengths)
+    assert (again.levels, again.num_emotion_digits, again.cardinality) == \
+        (codes.levels, codes.num_emotion_digits, codes.cardinality)
+    assert codes.num_emotion_digits == 3
+    assert tiny.levels == (2, 2, 2, 4, 4, 4, 4, 4, 4)
+    rvq = tiny_codec(quantizer="rvq", emotion_path=False, cem=False)
+    assert rvq.levels is None and rvq.num_emotion_digits == 0
+    assert rvq.codes(torch.zeros(1, 2, 5, dtype=torch.int64), torch.tensor([1600])).levels is None

@@ -100,9 +100,8 @@ class ExternalCodec(Codec):
         with tempfile.TemporaryDirectory(prefix=f"affectcodec-{self.name}-") as tmp:
             payload = self._encode_file(pcm, mode, Path(tmp))
         data = np.frombuffer(bytes([stage - 1]) + payload, dtype=np.uint8).astype(np.int64)
-        return Codes(tokens=torch.from_numpy(data).reshape(1, 1, -1), lengths=lengths.cpu(),
-                     sample_rate=MODEL_RATE, hop_length=1, cardinality=256,
-                     source_sample_rate=sample_rate)
+        return self.codes(torch.from_numpy(data).reshape(1, 1, -1), lengths.cpu(),
+                          source_sample_rate=sample_rate)
 
     def decode(self, codes: Codes, sample_rate: int | None = None) -> Tensor:
         """Codes from :meth:`encode` -> float32 [1, 1, N] (N = the encoded length)."""

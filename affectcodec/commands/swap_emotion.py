@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.swap import swap_emotion
 
     codec, identity = common.Models(args.device).get(args.model)
-    if codec.quantizer.levels is None:
+    if codec.levels is None:
         raise CommandError("this model has no emotion partition (codebook tokens): nothing to swap")
     try:
         header_a, tokens_a = files.encode_audio(codec, args.content, kbps=args.kbps, model=identity)

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         codec = pretrained.load(model_path)
     except CheckpointError as exc:
         raise CommandError(str(exc)) from exc
-    if codec.quantizer.levels is None:
+    if codec.levels is None:
         raise CommandError(f"{model_path.name}: this model has no emotion partition (its tokens are codebook "
                            f"indices, not FSQ digits): there is nothing to swap")
     rates = args.kbps if args.kbps is not None else list(codec.bitrates)

@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     meta = {"model": model_dir.name, "config_hash": codec.config_hash, "kbps": kbps,
             "num_stages": codec.stages_for(kbps), "cardinality": codec.cardinality,
-            "levels": list(codec.quantizer.levels or []),
-            "num_emotion_digits": codec.quantizer.num_emotion_digits, "sample_rate": codec.sample_rate,
+            "levels": list(codec.levels or []),
+            "num_emotion_digits": codec.num_emotion_digits, "sample_rate": codec.sample_rate,
             "hop_length": codec.hop_length, "manifest": str(Path(args.manifest).resolve()),
             "split": args.split, "shard_size": args.shard_size,
             "weights_hash": bitstream.weights_hash(codec)}

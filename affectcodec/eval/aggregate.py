@@ -118,15 +118,10 @@ def _adapted_preds(judge, records, items, stats) -> list[int]:
 
 
 def _leakage(codec, items, code_files, probe) -> dict[str, float]:
-    from affectcodec.codes import Codes
-
     codes, wavs = [], []
     for item, file in zip(items, code_files, strict=False):
         tokens = torch.from_numpy(np.load(file).astype(np.int64))[None]
         wav = audio.load(item.path)[0]
-        q = codec.quantizer
-        codes.append(Codes(tokens=tokens, lengths=torch.tensor([wav.numel()]), sample_rate=codec.sample_rate,
-                           hop_length=codec.hop_length, cardinality=codec.cardinality, levels=q.levels,
-                           num_emotion_digits=q.num_emotion_digits))
+        codes.append(codec.codes(tokens, torch.tensor([wav.numel()])))
         wavs.append(wav)
     return {part: probe(codes, wavs, part).r2 for part in ("emotion", "acoustic")}

@@ -89,9 +89,7 @@ class DACCodec(Codec):
         frames = max(1, -(-x.shape[-1] // self.hop_length))
         x = F.pad(x, (0, frames * self.hop_length - x.shape[-1])).to(device)
         _, codes, *_ = self.model.encode(x, n_quantizers=n_stages)
-        return Codes(tokens=codes[:, :n_stages].long(), lengths=lengths.to(device),
-                     sample_rate=self.sample_rate, hop_length=self.hop_length,
-                     cardinality=self.cardinality, source_sample_rate=sample_rate)
+        return self.codes(codes[:, :n_stages], lengths.to(device), source_sample_rate=sample_rate)
 
     @torch.no_grad()
     def decode(self, codes: Codes, sample_rate: int | None = None) -> Tensor:

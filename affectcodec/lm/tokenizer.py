@@ -61,9 +61,7 @@ class Tokenizer:
         self.num_stages = codec.stages_for(self.kbps)
         k = self.num_stages
         if factorized:
-            probe = getattr(codec, "quantizer", None)
-            n_emotion = getattr(probe, "num_emotion_digits", 0)
-            levels = getattr(probe, "levels", None)
+            n_emotion, levels = codec.num_emotion_digits, codec.levels
             if not n_emotion or levels is None:
                 raise ValueError("the factorised view needs a codec with an emotion partition (FSQ levels)")
             e_card = int(np.prod(levels[:n_emotion]))
@@ -157,11 +155,7 @@ class Tokenizer:
             if self.factorized:
                 g = g[0::2] + (self._cards[0]) * g[1::2]  # emotion + e_card * acoustic
             tokens[b, :, : g.shape[1]] = g
-        probe = getattr(self.codec, "quantizer", None)
-        return Codes(tokens=tokens, lengths=frames * self.codec.hop_length,
-                     sample_rate=self.codec.sample_rate, hop_length=self.codec.hop_length,
-                     cardinality=self.codec.cardinality, levels=getattr(probe, "levels", None),
-                     num_emotion_digits=getattr(probe, "num_emotion_digits", 0))
+        return self.codec.codes(tokens, frames * self.codec.hop_length)
 
     def _parse(self, row: Tensor, b: int) -> Tensor:
         if row.numel() and (row.min() < 0 or row.max() >= self.vocab_size):
