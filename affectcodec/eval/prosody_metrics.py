@@ -89,10 +89,11 @@ class ProsodyPreservation:
         self._energy_corr: list[float] = []
         self._quality: list[list[float]] = []  # per utterance: |d jitter|, |d shimmer|, |d HNR|
 
-    def _praat_frames(self, wav: Tensor, frames: int) -> tuple[Tensor, Tensor]:
+    def _praat_frames(self, wav: Tensor, frames: int, lengths: Tensor) -> tuple[Tensor, Tensor]:
         f0, voiced = torch.zeros(wav.shape[0], frames), torch.zeros(wav.shape[0], frames)
-        for b in range(wav.shape[0]):
-            f, v = praat.pitch_track(wav[b, 0].double().numpy(), self.analyzer.sample_rate)
+        for b in range(wav.shape[0]):  # each item's own samples: Praat's path search is global
+            y = wav[b, 0, : int(lengths[b])].double().cpu().numpy()
+            f, v = praat.pitch_track(y, self.analyzer.sample_rate)
             k = min(len(f), frames)
             f0[b, :k], voiced[b, :k] = torch.from_numpy(f[:k]), torch.from_numpy(v[:k] * 1.0)
         return f0, voiced
@@ -112,7 +113,8 @@ class ProsodyPreservation:
             lengths = torch.full((original.shape[0],), original.shape[-1], dtype=torch.int64)
         frames = torch.div(lengths + hop - 1, hop, rounding_mode="floor").clamp(1, t)
         if self.tracker == "praat":
-            (f0o, vo_all), (f0r, vr_all) = (self._praat_frames(x, t) for x in (original, reconstructed))
+            (f0o, vo_all), (f0r, vr_all) = (self._praat_frames(x, t, lengths)
+                                            for x in (original, reconstructed))
         else:
             f0o, vo_all, f0r, vr_all = po.f0_hz, po.voiced, pr.f0_hz, pr.voiced
         for b in range(original.shape[0]):
@@ -129,7 +131,7 @@ class ProsodyPreservation:
             er = pr.energy_db[b, :n].clamp(min=ENERGY_FLOOR_DB)
             self._energy_corr.append(_pearson(eo, er))
             end = int(lengths[b])
-            qo, qr = (praat.voice_quality(x[b, 0, :end].double().numpy(), self.analyzer.sample_rate)
+            qo, qr = (praat.voice_quality(x[b, 0, :end].double().cpu().numpy(), self.analyzer.sample_rate)
                       for x in (original, reconstructed))
             self._quality.append([abs(qr.jitter_percent - qo.jitter_percent),
                                   abs(qr.shimmer_percent - qo.shimmer_percent),
