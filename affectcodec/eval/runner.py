@@ -13,7 +13,6 @@ import functools
 import hashlib
 import json
 import math
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from affectcodec import audio
 from affectcodec.audio import MODEL_RATE
 from affectcodec.baselines import REFERENCE_CODECS
 from affectcodec.codec import AffectCodec
+from affectcodec.eval.workers import WorkerPool
 
 _WORKER: dict[str, Any] = {}
 
@@ -181,15 +181,6 @@ def run_tasks(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
                     tasks.append(("codec", model.name, kbps, item, str(path)))
     if not tasks:
         return 0
-    total = len(tasks)
-    if workers <= 1:
-        _init_worker(models, judges, teacher)
-        for done, task in enumerate(tasks, 1):
-            _task(task)
-            progress(done, total)
-        return total
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(list(models), judges, teacher)) as pool:
-        for done, _ in enumerate(pool.imap_unordered(_task, tasks, chunksize=1), 1):
-            progress(done, total)
-    return total
+    with WorkerPool(workers, _init_worker, (list(models), judges, teacher)) as pool:
+        pool.map(_task, tasks, progress, ordered=False)  # each task writes its own cache file
+    return len(tasks)

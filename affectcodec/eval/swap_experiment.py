@@ -27,7 +27,6 @@ thread each, like ``affectcodec eval``.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -38,6 +37,7 @@ import torch
 
 from affectcodec import audio
 from affectcodec.eval.report import fmt
+from affectcodec.eval.workers import WorkerPool
 
 #: Judging modes: speaker-independent, and speaker-adapted (statistics of the speaker's originals).
 MODES = ("independent", "adapted")
@@ -192,34 +192,6 @@ def _score_group(task: tuple[list[Utterance], dict[str, Any]]) -> list[dict[str,
     return rows
 
 
-class _Workers:
-    """``map`` over worker processes (spawned once, for both phases) or in this process."""
-
-    def __init__(self, workers: int, init_args: tuple):
-        self.workers, self.init_args, self.pool = workers, init_args, None
-
-    def __enter__(self) -> _Workers:
-        if self.workers <= 1:
-            _init_worker(*self.init_args)
-        else:
-            self.pool = mp.get_context("spawn").Pool(self.workers, initializer=_init_worker,
-                                                     initargs=self.init_args)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-
-    def map(self, fn: Callable, tasks: list, progress: Callable[[int, int], None]) -> list:
-        results = []
-        it = map(fn, tasks) if self.pool is None else self.pool.imap(fn, tasks, chunksize=1)
-        for done, r in enumerate(it, 1):
-            results.append(r)
-            progress(done, len(tasks))
-        return results
-
-
 def run(model: str, groups: list[list[Utterance]], stages: Sequence[tuple[float, int]],
         judges: Sequence[Any], judge_names: Sequence[str] | None = None, workers: int = 2,
         progress: Callable[[str, int, int], None] = lambda phase, done, total: None
@@ -242,7 +214,7 @@ def run(model: str, groups: list[list[Utterance]], stages: Sequence[tuple[float,
     threads = 1 if workers > 1 else None
     init = (model, list(judge_names) if judge_names is not None else None, list(stages), threads)
     utterances = [u for g in groups for u in g]
-    with _Workers(workers, init) as pool:
+    with WorkerPool(workers, _init_worker, init) as pool:
         judged = dict(pool.map(_judge_original, utterances, lambda d, t: progress("originals", d, t)))
         originals, stats, missing = _originals(judges, utterances, judged)
         tasks = [(g, stats[g[0].speaker]) for g in groups]
