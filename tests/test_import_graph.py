@@ -35,7 +35,8 @@ def import_graph() -> dict[str, set[str]]:
 
     ``from P import N`` imports ``P.N`` when that is a module, the module a lazy name of ``P``
     loads (its ``_LAZY`` table), else ``P``; importing ``a.b.c`` also runs the packages ``a``
-    and ``a.b``; a package that discovers its submodules (``pkgutil.iter_modules``) imports them.
+    and ``a.b``; a package that discovers its submodules (``pkgutil.iter_modules``) imports them,
+    and a pass-through command (``add_passthrough(..., "module:function")``) its target.
     Imports under ``if TYPE_CHECKING:`` never run and do not count.
     """
     files = {module_name(p): p for p in PACKAGE.rglob("*.py")}
@@ -66,6 +67,10 @@ def import_graph() -> dict[str, set[str]]:
                 for alias in node.names:
                     sub = f"{target}.{alias.name}"
                     edges.add(sub if sub in files else lazy.get(target, {}).get(alias.name, target))
+        for node in ast.walk(tree):  # a pass-through command imports its target when it runs
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "add_passthrough"
+                    and isinstance(node.args[-1], ast.Constant)):
+                edges.add(node.args[-1].value.split(":")[0])
         if is_package and "iter_modules" in source:
             edges |= {m for m in files if m.rsplit(".", 1)[0] == name}
         own = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
