@@ -6,7 +6,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from affectcodec import audio
 from affectcodec.codes import Codes
 from affectcodec.emotion.registry import build_teacher
 from affectcodec.errors import AffectCodecError
+from affectcodec.fsutil import atomic_path
 from affectcodec.interface import Codec
 from affectcodec.model_config import check_codec_config
 from affectcodec.nn import (
@@ -404,16 +404,10 @@ class AffectCodec(Codec, nn.Module):
         meta = {"model_type": MODEL_TYPE, "format_version": FORMAT_VERSION,
                 "package_version": __version__, "config": self.config}
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        for name, write in ((WEIGHTS_FILE, lambda p: save_file(state, p, metadata={"format": "pt"})),
+        for name, write in ((WEIGHTS_FILE, lambda p: save_file(state, str(p), metadata={"format": "pt"})),
                             (CONFIG_FILE, lambda p: Path(p).write_text(json.dumps(meta, indent=2) + "\n"))):
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
-            os.close(fd)
-            try:
+            with atomic_path(directory / name, force=True) as tmp:
                 write(tmp)
-                os.replace(tmp, directory / name)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
         return directory
 
     @classmethod

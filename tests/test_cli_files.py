@@ -395,7 +395,7 @@ def test_a_full_disk_is_said_in_one_line_naming_the_output(tmp_path, monkeypatch
     monkeypatch.setattr(sh, "disk_usage", lambda path: usage(100, 100, 0))
     monkeypatch.setattr(sf.SoundFile, "write", lambda self, data: (_ for _ in ()).throw(
         sf.LibsndfileError(2, "")))
-    tmp = tmp_path / ".out.wav.123.abcd.part"  # files.atomic_path's temporary name
+    tmp = tmp_path / ".out.wav.123.abcd.part"  # fsutil.atomic_path's temporary name
     with pytest.raises(OSError) as info:
         with audio.AudioWriter(tmp, 16000) as writer:
             writer.write(torch.zeros(100))

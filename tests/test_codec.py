@@ -239,3 +239,16 @@ def test_the_token_layout_is_on_the_codec_interface(tiny):
     rvq = tiny_codec(quantizer="rvq", emotion_path=False, cem=False)
     assert rvq.levels is None and rvq.num_emotion_digits == 0
     assert rvq.codes(torch.zeros(1, 2, 5, dtype=torch.int64), torch.tensor([1600])).levels is None
+
+
+def test_saved_model_files_get_the_usual_mode(tmp_path, tiny):
+    """save() writes through fsutil.atomic_path: the files appear whole, with the mode the umask
+    gives (not the 0600 of a temporary file), and no temporary file stays behind."""
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    folder = tiny.save(tmp_path / "m")
+    for name in ("config.json", "model.safetensors"):
+        assert (folder / name).stat().st_mode & 0o777 == 0o666 & ~mask
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]

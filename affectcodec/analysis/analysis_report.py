@@ -8,7 +8,7 @@ from typing import Any
 from affectcodec.eval.plotting import pyplot
 from affectcodec.eval.plotting import save_figure as _save
 from affectcodec.eval.report import fmt
-from affectcodec.files import atomic_path
+from affectcodec.fsutil import atomic_path
 
 
 def write_plots(results: dict[str, Any], out: Path) -> list[Path]:

@@ -60,7 +60,7 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-#: files.atomic_path's temporary names, ``.NAME.PID.RANDOM.part``, and the NAME they stand for.
+#: fsutil.atomic_path's temporary names, ``.NAME.PID.RANDOM.part``, and the NAME they stand for.
 _TEMPORARY = re.compile(r"\.([^/]+)\.\d+\.[^./]+\.part$")
 
 _OS_HINTS = {errno.ENOSPC: " (free some space, or write elsewhere with -o)",

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.analysis.experiment import AnalysisConfig, run_analysis
     from affectcodec.analysis.pipeline import build_source, load_utterances
     from affectcodec.errors import CommandError
-    from affectcodec.files import atomic_path
+    from affectcodec.fsutil import atomic_path
 
     path = Path(args.config)
     if not path.is_file():

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.codec import CheckpointError
     from affectcodec.errors import CommandError
     from affectcodec.eval.speed import format_table, run_one, to_json
-    from affectcodec.files import atomic_path
+    from affectcodec.fsutil import atomic_path
     from affectcodec.pretrained import resolve
 
     if args.seconds <= 0 or args.repeats < 1:

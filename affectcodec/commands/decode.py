@@ -33,7 +33,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec import audio, bitstream, files
+    from affectcodec import audio, bitstream, files, fsutil
 
     inputs, input_errors = common.find_inputs(args.inputs, frozenset({"affc"}), ".affc")
     jobs = common.plan_outputs(inputs, args.output, f".{args.format}", audio.AUDIO_EXTENSIONS,
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         header, tokens = bitstream.read(job.src)
         codec, identity = models.get(args.model or bundled_name(header.model_name))
         fmt = audio.output_format(job.dst)
-        with files.atomic_path(job.dst, args.force) as tmp:
+        with fsutil.atomic_path(job.dst, args.force) as tmp:
             writer = files.decode_to(codec, header, tokens, tmp, sample_rate=args.sample_rate,
                                      model=identity, progress=progress, format=fmt,
                                      subtype=subtype(fmt))

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         write_report,
     )
     from affectcodec.eval.runner import Item, ModelSpec, build_codec, run_tasks
-    from affectcodec.files import atomic_path
+    from affectcodec.fsutil import atomic_path
     from affectcodec.judges.loading import load_judges
     from affectcodec.pretrained import resolve
 

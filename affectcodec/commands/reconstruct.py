@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec import audio, files
+    from affectcodec import audio, files, fsutil
     from affectcodec.commands.encode import total_seconds
     from affectcodec.windows import DEFAULT_WINDOW_SECONDS
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             common.warn(f"{job.src}: {stats.clipped} samples at or beyond full scale (peak "
                         f"{stats.peak:.3f}): the input may be clipped")
         fmt = audio.output_format(job.dst)
-        with files.atomic_path(job.dst, args.force) as tmp:
+        with fsutil.atomic_path(job.dst, args.force) as tmp:
             writer = files.decode_to(codec, header, tokens, tmp, sample_rate=args.sample_rate,
                                      model=identity, format=fmt, subtype=subtype(fmt),
                                      progress=lambda s: progress(s / 2))

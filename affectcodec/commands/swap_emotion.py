@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec import audio, bitstream, files
+    from affectcodec import audio, bitstream, files, fsutil
     from affectcodec.errors import CommandError
     from affectcodec.swap import swap_emotion
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         header_b, tokens_b = files.encode_audio(codec, args.emotion, kbps=args.kbps, model=identity)
         swapped = swap_emotion(bitstream.to_codes(header_a, tokens_a),
                                bitstream.to_codes(header_b, tokens_b))
-        with files.atomic_path(args.output, args.force) as tmp:
+        with fsutil.atomic_path(args.output, args.force) as tmp:
             files.decode_to(codec, header_a, swapped.tokens[0], tmp, model=identity,
                             format=audio.output_format(args.output))
     except (ValueError, OSError) as exc:

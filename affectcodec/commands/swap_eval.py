@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.emotion.checkpoint import EmotionCheckpointError
     from affectcodec.errors import CommandError
     from affectcodec.eval import swap_experiment as swap
-    from affectcodec.files import atomic_path
+    from affectcodec.fsutil import atomic_path
     from affectcodec.judges.loading import load_judges
 
     started = time.time()

@@ -23,7 +23,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from affectcodec import audio, files
+from affectcodec import audio, files, fsutil
 from affectcodec.audio import MODEL_RATE
 from affectcodec.eval.report import spectrogram_panels
 from affectcodec.judges.loading import load_judges
@@ -100,7 +100,7 @@ def run(out: Path, model: str | None = None, text: str | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     speech, source = demo_utterance(text)
     original = out / "original.wav"
-    with files.atomic_path(original, force=True) as tmp:
+    with fsutil.atomic_path(original, force=True) as tmp:
         sf.write(tmp, speech, MODEL_RATE, format="WAV", subtype="PCM_16")
     reference = sf.read(original, dtype="float32")[0]  # what the codec reads: the 16-bit file
     duration = reference.size / MODEL_RATE

@@ -25,7 +25,7 @@ def pyplot():
 
 def save_figure(fig, path: Path, dpi: int = 110) -> Path:
     """Lay out, write to a temporary PNG and rename onto ``path``; close the figure."""
-    from affectcodec.files import atomic_path
+    from affectcodec.fsutil import atomic_path
 
     fig.tight_layout()
     with atomic_path(path, force=True) as tmp:

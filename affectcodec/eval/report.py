@@ -11,7 +11,7 @@ import numpy as np
 from affectcodec.eval.plotting import pyplot as _plt
 from affectcodec.eval.plotting import save_figure as _save
 from affectcodec.eval.plotting import spectrogram_figure
-from affectcodec.files import atomic_path
+from affectcodec.fsutil import atomic_path
 
 
 def fmt(x: Any, digits: int = 3) -> str:

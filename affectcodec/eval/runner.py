@@ -90,7 +90,7 @@ def _init_worker(models: Sequence[ModelSpec], judge_names: Sequence[str] | None,
 
 
 def _write_json(path: Path, record: dict[str, Any]) -> None:
-    from affectcodec.files import atomic_path
+    from affectcodec.fsutil import atomic_path
 
     with atomic_path(path, force=True) as tmp:  # unique temporary name per writer process
         tmp.write_text(json.dumps(record))

@@ -113,7 +113,7 @@ def write_shard(path: Path, tokens: list[Tensor], utts: list[dict[str, str]], me
     """Write one shard atomically (tokens: one int [K, T] per utterance; utts: their records)."""
     from safetensors.torch import save_file
 
-    from affectcodec.files import atomic_path
+    from affectcodec.fsutil import atomic_path
 
     offsets = torch.tensor([0] + [t.shape[1] for t in tokens]).cumsum(0)
     flat = torch.cat([t.t() for t in tokens]).to(torch.int32)
@@ -135,7 +135,7 @@ def read_shard(path: str | os.PathLike) -> tuple[list[Tensor], list[dict[str, st
 
 def write_index(out: Path, n_shards: int, meta: dict[str, Any]) -> dict[str, Any]:
     """``index.json``: the shards present, utterance and frame counts, and the run facts."""
-    from affectcodec.files import atomic_path
+    from affectcodec.fsutil import atomic_path
 
     shards, total_utts, total_frames = [], 0, 0
     for j in range(n_shards):
