@@ -42,11 +42,12 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.audio import load as load_audio
     from affectcodec.data.manifests import Manifest, ManifestError
     from affectcodec.emotion import EmotionCheckpointError, SERTeacher, load_teacher
+    from affectcodec.emotion.checkpoint import resolve_model_dir
     from affectcodec.emotion.registry import DEFAULT_TEACHER
     from affectcodec.errors import CommandError
     from affectcodec.eval.emotion import evaluate_judges, teacher_cosine
     from affectcodec.eval.prosody_metrics import ProsodyPreservation
-    from affectcodec.judges import TeacherHead, load_judges
+    from affectcodec.judges import SpeakerHead, TeacherHead, load_judges
 
     try:
         manifest = Manifest.read(args.manifest)
@@ -74,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
     emotions = [e.emotion for e in manifest]
 
     # The teacher's own classifier is reported beside (not among) the judges.
-    heads = ([TeacherHead.load(args.teacher or DEFAULT_TEACHER)] if isinstance(teacher, SERTeacher)
-             else [])
+    heads = ([TeacherHead(teacher, SpeakerHead.load(resolve_model_dir(args.teacher or DEFAULT_TEACHER)))]
+             if isinstance(teacher, SERTeacher) else [])  # the loaded teacher, not a second copy
     speakers = [e.speaker for e in manifest]
     out: dict = {"manifest": str(args.manifest), "split": args.split, "utterances": len(manifest)}
     print(f"{len(manifest)} utterances ({args.split or 'all splits'})")

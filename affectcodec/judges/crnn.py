@@ -56,7 +56,7 @@ class UtteranceLogMel(nn.Module):
         Frames past an item's length are set to 0 after normalisation."""
         x = torch.log(self.mel(wav[:, 0].float()) + 1e-6)  # [B, M, T]
         flen = self.frame_lengths(lengths.to(x.device)).clamp(max=x.shape[-1])
-        mask = (torch.arange(x.shape[-1], device=x.device)[None] < flen[:, None]).to(x.dtype)[:, None]
+        mask = frame_mask(flen, x.shape[-1]).to(x.dtype)[:, None]
         count = mask.sum(-1, keepdim=True)
         mean = (x * mask).sum(-1, keepdim=True) / count
         var = ((x - mean).pow(2) * mask).sum(-1, keepdim=True) / count
