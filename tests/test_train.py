@@ -316,3 +316,22 @@ def test_init_from_starts_from_a_released_model_and_checks_its_architecture(tmp_
     with pytest.warns(UserWarning, match="cem_window"):
         CodecModule(codec=AffectCodec(**{**TINY, "cem_window": 20}),
                     init_from=str(tmp_path / "released"))
+
+
+def test_bf16_mixed_precision_trains_and_validates():
+    """The GPU recipe's precision (``--trainer.precision bf16-mixed``), here as CPU autocast:
+    a training step and a validation pass run and log finite losses (validation's acoustic
+    sensitivity once fed the bf16 quantizer output to float32 layers and failed)."""
+    torch.manual_seed(0)
+    module = CodecModule(AffectCodec(**TINY), discriminator=None, metric_items=0,
+                         stage_dropout=StageDropout(mode="none"))
+    items = [{"audio": torch.from_numpy(speech_like(0.4, 16000, 140.0 + 30 * i, i))[None],
+              "index": i} for i in range(2)]
+    loader = DataLoader(items, batch_size=2, collate_fn=lambda b: collate(b, 320))
+    trainer = Trainer(max_steps=1, accelerator="cpu", precision="bf16-mixed", logger=False,
+                      enable_checkpointing=False, enable_progress_bar=False,
+                      enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(module, train_dataloaders=loader, val_dataloaders=loader)
+    metrics = trainer.callback_metrics
+    assert {"loss/mel", "val/mel", "val/acoustic_sensitivity"} <= set(metrics)
+    assert all(torch.isfinite(metrics[k]) for k in ("loss/mel", "val/mel", "val/acoustic_sensitivity"))

@@ -370,7 +370,9 @@ class CodecModule(LightningModule):
         acoustic partition replaced by its time average: near 0 when the decoder ignores the
         acoustic tokens (the failure of the first shipped model: 0.001; its RVQ baseline 5.6)."""
         codec, sr = self.codec, self.codec.sample_rate
-        latent = out.quantizer.quantized
+        # float32: under bf16 autocast the quantizer's output projection returns bf16, and this
+        # runs with autocast off (its decode must match the float32 weights)
+        latent = out.quantizer.quantized.float()
         frames = codec.frames_of(lengths)
         valid = frame_mask(lengths, codec.hop_length, latent.shape[-1]).to(latent.dtype)
         acoustic = latent[:, codec.emotion_dim:]
