@@ -14,17 +14,23 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from affectcodec import audio
 from affectcodec.codes import Codes
 from affectcodec.emotion.registry import build_teacher
-from affectcodec.errors import AffectCodecError
-from affectcodec.fsutil import atomic_path
 from affectcodec.interface import Codec
 from affectcodec.model_config import check_codec_config
+from affectcodec.model_dir import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    ModelDirError,
+    check_type,
+    read_meta,
+    read_tensors,
+    read_weight_shapes,
+    write_model_dir,
+)
 from affectcodec.nn import (
     Decoder,
     EmotionAdapter,
@@ -37,12 +43,9 @@ from affectcodec.nn import (
 )
 from affectcodec.nn.determinism import Conv1d, deterministic
 from affectcodec.quantization import BDRFSQ, RVQ, DenseRFSQ, Quantizer, QuantizerOutput
-from affectcodec.version import __version__
 
 MODEL_TYPE = "affectcodec"
 FORMAT_VERSION = 2
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 QUANTIZERS = ("bdrfsq", "dense_rfsq", "rvq")
 #: ``"frame"``: the Vocos-style generator at the frame rate (STFT front end, causal ConvNeXt,
 #: inverse-STFT head; the default, what trains and runs fast on a CPU). ``"dac"``: the paper's
@@ -52,8 +55,8 @@ GENERATORS = ("frame", "dac")
 _DEFAULT_DIMS = {"frame": (256, 256), "dac": (16, 256)}
 
 
-class CheckpointError(AffectCodecError, ValueError):
-    """A model folder that cannot be loaded: missing files, wrong type or version, bad weights."""
+class CheckpointError(ModelDirError):
+    """A codec folder that cannot be loaded: missing files, wrong type or version, bad weights."""
 
 
 @dataclass
@@ -394,21 +397,13 @@ class AffectCodec(Codec, nn.Module):
 
     # ------------------------------------------------------------------------- checkpoints
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created if needed).
+        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created if needed;
+        the one released-folder format, :mod:`affectcodec.model_dir`).
 
         Files are written to temporary names and renamed, so an interrupted save never leaves a
         half-written model behind.
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        meta = {"model_type": MODEL_TYPE, "format_version": FORMAT_VERSION,
-                "package_version": __version__, "config": self.config}
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        for name, write in ((WEIGHTS_FILE, lambda p: save_file(state, str(p), metadata={"format": "pt"})),
-                            (CONFIG_FILE, lambda p: Path(p).write_text(json.dumps(meta, indent=2) + "\n"))):
-            with atomic_path(directory / name, force=True) as tmp:
-                write(tmp)
-        return directory
+        return write_model_dir(directory, MODEL_TYPE, FORMAT_VERSION, self.config, self.state_dict())
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike, map_location: str | torch.device = "cpu"
@@ -421,8 +416,7 @@ class AffectCodec(Codec, nn.Module):
         """
         directory = Path(directory)
         meta = read_config(directory)
-        if meta.get("model_type") != MODEL_TYPE:
-            raise CheckpointError(f"{directory}: model_type {meta.get('model_type')!r} is not {MODEL_TYPE!r}")
+        check_type(directory, meta, MODEL_TYPE, range(1, FORMAT_VERSION + 1), CheckpointError)
         config = dict(meta["config"])
         try:
             check_codec_config(config)  # bounds first: building allocates what the config asks
@@ -433,7 +427,7 @@ class AffectCodec(Codec, nn.Module):
             config.setdefault("generator", "dac")
             config.setdefault("fsq_scale", "softplus")
         weights = directory / WEIGHTS_FILE
-        shapes = read_weight_shapes(weights)  # the header only: cheap
+        shapes = read_weight_shapes(weights, CheckpointError)  # the header only: cheap
         try:
             model = cls(**config)
         except (TypeError, ValueError, RuntimeError) as exc:
@@ -452,54 +446,16 @@ class AffectCodec(Codec, nn.Module):
             raise CheckpointError(f"{weights}: shape mismatch for {bad[:5]} "
                                   f"(e.g. {shapes[bad[0]]} vs {expected[bad[0]]})")
         # Only now are the tensors read, each of the size the model itself has.
-        try:
-            state = load_file(str(weights), device=str(map_location))
-        except Exception as exc:  # safetensors raises its own error types for corrupt files
-            raise CheckpointError(f"{weights}: not a readable safetensors file ({exc})") from exc
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(read_tensors(weights, map_location, CheckpointError), strict=True)
         return model.eval()
 
 
-#: Largest config.json read (the bundled ones are about 1.5 KB).
-MAX_CONFIG_BYTES = 1 << 20
-
-
-def read_weight_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """Tensor shapes from a ``model.safetensors`` header, without reading the tensors.
-
-    safetensors checks the header against the file's size (the header is at most 100 MB and
-    every tensor's bytes must lie inside the file), so nothing here allocates what a crafted
-    header claims.
-    """
-    if not path.is_file():
-        raise CheckpointError(f"{path.parent}: no {path.name}")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise CheckpointError(f"{path}: not a readable safetensors file "
-                              f"({str(exc)[:160] or type(exc).__name__})") from None
-
-
 def read_config(directory: Path) -> dict[str, Any]:
-    """The parsed ``config.json`` of a model folder, with its format version checked."""
-    path = directory / CONFIG_FILE
-    if not directory.is_dir():
-        raise CheckpointError(f"{directory}: not a model folder (no such directory)")
-    if not path.is_file():
-        raise CheckpointError(f"{directory}: no {CONFIG_FILE}")
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise CheckpointError(f"{path}: {path.stat().st_size} bytes, more than a config's "
-                              f"{MAX_CONFIG_BYTES}")
-    try:
-        meta = json.loads(path.read_text())
-    except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, huge ints, deep nesting
-        raise CheckpointError(f"{path}: not valid JSON ({str(exc)[:120] or type(exc).__name__})"
-                              ) from None
-    if not isinstance(meta, dict) or "config" not in meta or not isinstance(meta["config"], dict):
-        raise CheckpointError(f"{path}: missing the 'config' object")
-    version = meta.get("format_version")
-    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
-        raise CheckpointError(f"{path}: format_version {version!r} is not supported "
+    """The parsed ``config.json`` of a codec folder (:func:`affectcodec.model_dir.read_meta`),
+    with its format version checked against what this package reads."""
+    meta = read_meta(directory, CheckpointError)
+    version = meta["format_version"]
+    if not 1 <= version <= FORMAT_VERSION:
+        raise CheckpointError(f"{directory / CONFIG_FILE}: format_version {version!r} is not supported "
                               f"(this package reads 1..{FORMAT_VERSION}; upgrade affectcodec)")
     return meta

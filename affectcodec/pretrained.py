@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from affectcodec import model_dir
 from affectcodec.codec import AffectCodec, CheckpointError, read_config
-from affectcodec.model_dir import bundled_dir, checkpoints_dir
+from affectcodec.model_dir import checkpoints_dir
 
 #: The bundled model that ``load()`` and the CLI use by default.
 DEFAULT_MODEL = "affectcodec-16k-small"
@@ -24,16 +25,7 @@ def resolve(name_or_path: str | os.PathLike | None = None) -> Path:
                 f"no bundled default model: {path} does not exist (is AFFECTCODEC_CHECKPOINTS "
                 f"pointing elsewhere?); pass a model folder")
         return path
-    bundled = bundled_dir(str(name_or_path))
-    if bundled is not None:  # a bundled name wins over a folder of the same name here
-        return bundled
-    path = Path(name_or_path)
-    if path.is_dir():
-        return path
-    available = sorted(p.name for p in checkpoints_dir().glob("*") if (p / "config.json").is_file()) \
-        if checkpoints_dir().is_dir() else []
-    raise CheckpointError(f"no model folder {str(name_or_path)!r} (bundled models: "
-                          f"{', '.join(available) if available else 'none'})")
+    return model_dir.resolve(name_or_path, CheckpointError)
 
 
 def load(name_or_path: str | os.PathLike | None = None, device: str = "cpu") -> AffectCodec:
@@ -50,5 +42,8 @@ def load(name_or_path: str | os.PathLike | None = None, device: str = "cpu") -> 
     path = resolve(name_or_path)
     model_type = read_config(path).get("model_type")
     if model_type not in MODEL_TYPES:
+        what = model_dir.MODEL_TYPES.get(model_type) if isinstance(model_type, str) else None
+        if what:
+            raise CheckpointError(f"{path}: model_type {model_type!r} is not a codec ({what})")
         raise CheckpointError(f"{path}: unknown model_type {model_type!r}; known: {sorted(MODEL_TYPES)}")
     return MODEL_TYPES[model_type].from_pretrained(path, map_location=device).to(device)

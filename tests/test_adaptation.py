@@ -28,3 +28,23 @@ def test_speaker_offset_is_removed(tmp_path):
     again = SpeakerHead.load(tmp_path)
     assert again.info == {"C": 1.0} and torch.equal(again.proba(shifted, b), head.proba(shifted, b))
     assert SpeakerHead.load(tmp_path / "none") is None
+
+
+def test_speaker_head_is_a_released_folder_and_old_sidecars_still_load(tmp_path):
+    from safetensors.torch import save_file
+
+    from affectcodec.model_dir import read_meta
+
+    head = SpeakerHead(torch.zeros(2), torch.ones(2), torch.eye(2), torch.zeros(2), {"C": 0.1})
+    head.save(tmp_path / "new")
+    assert read_meta(tmp_path / "new" / "speaker_head")["model_type"] == "speaker_head"
+    # the two-file form written before the folder format
+    old = tmp_path / "old"
+    old.mkdir()
+    save_file({"mean": head.mean, "scale": head.scale, "coef": head.coef, "intercept": head.intercept},
+              str(old / "speaker_head.safetensors"))
+    (old / "speaker_head.json").write_text('{"C": 0.1}')
+    again = SpeakerHead.load(old)
+    assert again.info == {"C": 0.1} and torch.equal(again.coef, head.coef)
+    head.save(old)  # rewriting replaces the stale sidecar files
+    assert sorted(p.name for p in old.iterdir()) == ["speaker_head"]

@@ -93,7 +93,7 @@ def test_codec_uses_the_bundled_teacher():
 
 
 def test_wrong_folders_are_refused(tmp_path):
-    with pytest.raises(EmotionCheckpointError, match="no emotion model folder"):
+    with pytest.raises(EmotionCheckpointError, match="no model folder"):
         load_judges(["no-such-judge"])
     with pytest.raises(EmotionCheckpointError, match="is not a judge"):
         load_judges(["ser-teacher"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import affectcodec
-from affectcodec import pretrained
+from affectcodec import model_dir, pretrained
 from affectcodec.codec import CheckpointError
 from tests.conftest import tiny_codec
 
@@ -70,7 +70,7 @@ def test_a_bundled_name_never_resolves_to_a_folder_here(tmp_path, monkeypatch, f
     assert pretrained.resolve(pretrained.DEFAULT_MODEL) == \
         pretrained.checkpoints_dir() / pretrained.DEFAULT_MODEL
     for name in ("..", ".", "../x", "/etc", ""):
-        assert pretrained.bundled_dir(name) is None
+        assert model_dir.bundled_dir(name) is None
     from affectcodec.commands.decode import bundled_name
 
     os.makedirs(tmp_path / "sub")
@@ -104,12 +104,12 @@ def test_weights_are_checked_from_their_header_before_any_tensor_is_read(folder,
 
     from safetensors.torch import save_file
 
-    import affectcodec.codec as codec_module
+    import affectcodec.model_dir as model_dir_module
 
     def no_tensors(*args, **kwargs):
         raise AssertionError("tensors read before the header was checked")
 
-    monkeypatch.setattr(codec_module, "load_file", no_tensors)
+    monkeypatch.setattr(model_dir_module, "load_file", no_tensors)
     state = {k: v.contiguous() for k, v in tiny_codec(0).state_dict().items()}
     key = next(k for k, v in state.items() if v.dim() == 3)
     wrong = dict(state, **{key: state[key].new_zeros(state[key].shape[0] + 1, *state[key].shape[1:])})

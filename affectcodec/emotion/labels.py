@@ -11,6 +11,8 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from affectcodec.fsutil import atomic_path
+
 LABELS_FILE = "labels.json"
 
 #: The six emotions of nEMO, in the order the bundled teacher and judges use.
@@ -66,10 +68,15 @@ class LabelMap:
         """Class indices of several names."""
         return [self.index(n) for n in names]
 
+    def write(self, path: str | os.PathLike) -> None:
+        """Write the map as JSON (``{"labels": [...]}``) to the file ``path``."""
+        Path(path).write_text(json.dumps({"labels": list(self.labels)}, indent=1) + "\n")
+
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``labels.json`` (``{"labels": [...]}``) into ``directory``; returns its path."""
+        """Write ``labels.json`` into ``directory`` (atomically); returns its path."""
         path = Path(directory) / LABELS_FILE
-        path.write_text(json.dumps({"labels": list(self.labels)}, indent=1) + "\n")
+        with atomic_path(path, force=True) as tmp:
+            self.write(tmp)
         return path
 
     @classmethod

@@ -8,7 +8,7 @@ embedding with the mean and standard deviation of the *same speaker's* utterance
 need no labels, only several utterances of the speaker (ideally covering several emotions).
 
 A :class:`SpeakerHead` is a logistic regression trained on speaker-normalised embeddings; every
-bundled emotion model ships one (``speaker_head.safetensors``) beside its speaker-independent
+bundled emotion model ships one (its folder ``speaker_head/``) beside its speaker-independent
 classifier. In an evaluation of a codec, the statistics come from the speaker's *original*
 utterances and are applied to originals and reconstructions alike, so a shift the codec
 introduces (a lower pitch, a duller timbre) is still seen by the judge.
@@ -23,10 +23,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-HEAD_FILE, HEAD_INFO = "speaker_head.safetensors", "speaker_head.json"
+from affectcodec import model_dir
+
+#: The head's folder inside its model's folder, and its model type there.
+HEAD_DIR, MODEL_TYPE, FORMAT_VERSION = "speaker_head", "speaker_head", 1
+#: The files of a head written before it had a folder of its own (still read).
+LEGACY_FILES = ("speaker_head.safetensors", "speaker_head.json")
 #: Fewer reference utterances than this are refused: their statistics are not a speaker's.
 MIN_REFERENCE = 5
 
@@ -73,22 +77,37 @@ class SpeakerHead:
         z = (stats.normalise(embeddings) - self.mean) / self.scale
         return torch.softmax(z @ self.coef.T + self.intercept, dim=-1).float()
 
-    def save(self, directory: str | os.PathLike) -> None:
-        """Write ``speaker_head.safetensors`` and ``speaker_head.json`` into a model folder."""
-        directory = Path(directory)
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the head as the released folder ``speaker_head/`` inside a model folder
+        (:mod:`affectcodec.model_dir`'s format, type ``speaker_head``); returns that folder."""
         tensors = {"mean": self.mean, "scale": self.scale, "coef": self.coef, "intercept": self.intercept}
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(directory / HEAD_FILE))
-        (directory / HEAD_INFO).write_text(json.dumps(self.info, indent=1, sort_keys=True) + "\n")
+        folder = model_dir.write_model_dir(Path(directory) / HEAD_DIR, MODEL_TYPE, FORMAT_VERSION,
+                                           {}, tensors, training=self.info)
+        for legacy in LEGACY_FILES:  # a head written before the folder format is now stale
+            (Path(directory) / legacy).unlink(missing_ok=True)
+        return folder
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> SpeakerHead | None:
-        """The head of a model folder, or None when it has none."""
-        path = Path(directory) / HEAD_FILE
-        if not path.is_file():
+        """The head of a model folder, or None when it has none.
+
+        Reads ``speaker_head/`` and, for folders written before it, the two files
+        ``speaker_head.safetensors`` and ``speaker_head.json`` beside the model.
+        """
+        directory = Path(directory)
+        folder = directory / HEAD_DIR
+        if folder.is_dir():
+            meta = model_dir.read_meta(folder)
+            model_dir.check_type(folder, meta, MODEL_TYPE, range(1, FORMAT_VERSION + 1))
+            path, info = folder / model_dir.WEIGHTS_FILE, dict(meta.get("training", {}))
+        elif (directory / LEGACY_FILES[0]).is_file():
+            path = directory / LEGACY_FILES[0]
+            info_path = directory / LEGACY_FILES[1]
+            info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        else:
             return None
-        t = load_file(str(path))
-        if set(t) != {"mean", "scale", "coef", "intercept"}:
-            raise ValueError(f"{path}: unexpected tensors {sorted(t)}")
-        info_path = Path(directory) / HEAD_INFO
-        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        shapes = model_dir.read_weight_shapes(path)
+        if set(shapes) != {"mean", "scale", "coef", "intercept"}:
+            raise model_dir.ModelDirError(f"{path}: unexpected tensors {sorted(shapes)}")
+        t = model_dir.read_tensors(path)
         return cls(t["mean"], t["scale"], t["coef"], t["intercept"], info)

@@ -48,7 +48,7 @@ class SpeakerAdaptable:
 
     def _adapted(self, wav: Tensor, lengths: Tensor | None, speaker: SpeakerStats) -> Tensor:
         if self.speaker_head is None:
-            raise ValueError(f"{type(self).__name__} has no speaker head (speaker_head.safetensors)")
+            raise ValueError(f"{type(self).__name__} has no speaker head (no speaker_head/ folder)")
         return self.speaker_head.proba(self.embed(wav, lengths), speaker)
 
 

@@ -8,16 +8,16 @@ teacher and is not an independent judge of a codec trained with it.)
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 
-from affectcodec.emotion.checkpoint import CONFIG_FILE, EmotionCheckpointError, resolve_model_dir
+from affectcodec.emotion.checkpoint import EmotionCheckpointError, resolve_model_dir
 from affectcodec.judges.crnn import MODEL_TYPE as CRNN_TYPE
 from affectcodec.judges.crnn import CRNNJudge
 from affectcodec.judges.functionals import MODEL_TYPE as FUNC_TYPE
 from affectcodec.judges.functionals import FunctionalsJudge
 from affectcodec.judges.judge import EmotionJudge
+from affectcodec.model_dir import MODEL_TYPES, read_meta
 
 DEFAULT_JUDGES: tuple[str, ...] = ("judge-crnn", "judge-functionals")
 
@@ -32,12 +32,11 @@ def load_judge(name: str | os.PathLike) -> EmotionJudge:
         EmotionCheckpointError: no such folder, or a folder that is not a judge.
     """
     path = resolve_model_dir(name)
-    try:
-        model_type = json.loads((path / CONFIG_FILE).read_text()).get("model_type")
-    except (OSError, json.JSONDecodeError) as exc:
-        raise EmotionCheckpointError(f"{path}: unreadable {CONFIG_FILE} ({exc})") from exc
+    model_type = read_meta(path, EmotionCheckpointError).get("model_type")
     if model_type not in JUDGES:
-        raise EmotionCheckpointError(f"{path}: model_type {model_type!r} is not a judge; judges: "
+        what = MODEL_TYPES.get(model_type) if isinstance(model_type, str) else None
+        raise EmotionCheckpointError(f"{path}: model_type {model_type!r}"
+                                     f"{f' ({what})' if what else ''} is not a judge; judges: "
                                      f"{sorted(JUDGES)}")
     return JUDGES[model_type](path)
 

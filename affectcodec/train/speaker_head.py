@@ -10,7 +10,7 @@ the training split. C is chosen by leave-one-speaker-out cross-validation on the
 statistics) or by the ``valid`` split's UAR (``--select valid``: for a neural model whose encoder
 has seen every training speaker, leave-one-speaker-out figures are optimistic and uninformative;
 the valid figure is then optimistic instead, and the model card must say so). Writes
-``speaker_head.safetensors`` and ``speaker_head.json`` into the model folder.
+the released folder ``speaker_head/`` into the model folder.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ import torch
 
 from affectcodec import audio
 from affectcodec.data.manifests import Manifest
+from affectcodec.emotion.checkpoint import resolve_model_dir
 from affectcodec.judges.adaptation import SpeakerHead, SpeakerStats
 from affectcodec.judges.judge import pad_batch
+from affectcodec.model_dir import read_meta
 
 PROG = "affectcodec train-speaker-head"
 
@@ -35,8 +37,7 @@ C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def _model(path: str):
-    config = json.loads((Path(path) / "config.json").read_text())
-    if config.get("model_type") == "ser_teacher":
+    if read_meta(resolve_model_dir(path)).get("model_type") == "ser_teacher":
         from affectcodec.judges.teacher_head import TeacherHead
 
         return TeacherHead.load(path)
