@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -105,6 +106,11 @@ def _threads() -> int:
 
 @lru_cache(maxsize=1)
 def _visqol():
+    if "numba" not in sys.modules:
+        # visqol-python's kernels are numba-parallel. numba sizes its thread pool once, at import;
+        # a pool larger than torch's thread count slows torch down (a 1-thread LSTM ran 100x
+        # slower beside an idle 2-thread pool), so size it like torch's.
+        os.environ.setdefault("NUMBA_NUM_THREADS", str(_threads()))
     from visqol.api import VisqolApi
 
     api = VisqolApi()
@@ -120,14 +126,15 @@ def visqol(ref: np.ndarray, deg: np.ndarray) -> float:
     ref, deg = _check(ref, deg)
     if not np.abs(ref).max() > 0 or not np.abs(deg).max() > 0:
         return math.nan
-    try:  # visqol-python's numba kernels run threaded: keep them within this process's budget
+    api = _visqol()
+    try:  # numba may have been imported (by librosa) before _visqol could size its pool
         import numba
 
         numba.set_num_threads(min(_threads(), numba.config.NUMBA_NUM_THREADS))
     except ImportError:
         pass
     try:
-        value = float(_visqol().measure_from_arrays(ref, deg, MODEL_RATE).moslqo)
+        value = float(api.measure_from_arrays(ref, deg, MODEL_RATE).moslqo)
     except IndexError:
         # visqol-python's patch selector indexes the first reference patch unchecked: a reference
         # with no voiced 20-frame patch (shorter than about 0.7 s) has none. C++ ViSQOL refuses
