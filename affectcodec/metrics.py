@@ -16,9 +16,10 @@ one definition of each, used by training's validation and by ``affectcodec eval`
 All functions take 1-D float arrays of equal length at 16 kHz (:func:`dnsmos` takes one array)
 and return a float (:class:`DNSMOSScore` for DNSMOS), NaN when the metric is undefined (PESQ on
 silence or on a clip without a detectable utterance, STOI on a clip shorter than its 30-frame
-analysis, ViSQOL and speaker similarity on silence), so that one unscorable clip never fails a
-validation run or an evaluation; callers average the finite values. :func:`log_mel` is also the
-spectrogram of every plot (:func:`affectcodec.eval.plotting.spectrogram_figure`).
+analysis, ViSQOL and speaker similarity on silence, speaker similarity when the VAD finds no
+speech), so that one unscorable clip never fails a validation run or an evaluation; callers
+average the finite values. :func:`log_mel` is also the spectrogram of every plot
+(:func:`affectcodec.eval.plotting.spectrogram_figure`).
 
 The models of ViSQOL, DNSMOS and the speaker encoder ship inside their wheels (nothing is
 downloaded); each loads once per process, on first use, and runs on as many threads as torch
@@ -213,7 +214,7 @@ def speaker_embedding(wav: np.ndarray) -> np.ndarray | None:
 
 def speaker_similarity(ref: np.ndarray, deg: np.ndarray) -> float:
     """Cosine similarity of the speaker embeddings of reference and reconstruction (1: the same
-    voice); NaN if either is silent."""
+    voice); NaN if either is silent or has no speech the VAD finds."""
     ref, deg = _check(ref, deg)
     a, b = speaker_embedding(ref), speaker_embedding(deg)
     if a is None or b is None:
