@@ -6,17 +6,33 @@ one definition of each, used by training's validation and by ``affectcodec eval`
 * mel distance: mean absolute difference of natural-log 80-bin mel spectrograms
   (n_fft 1024, hop 160, 0-8 kHz, magnitudes clamped at 1e-5), lower is better.
 * SI-SDR: scale-invariant signal-to-distortion ratio in dB (Le Roux et al. 2019).
+* ViSQOL: ViSQOL v3 in speech mode (Chinen et al. 2020; ``visqol-python`` with its deep-lattice
+  MOS mapper, the C++ default), MOS-LQO about 1-5 (identical speech about 4.7).
+* DNSMOS: no-reference P.835 MOS of one signal, SIG / BAK / OVRL, 1-5 (Reddy et al. 2022;
+  ``speechmos``' ONNX models).
+* speaker similarity: cosine of the GE2E speaker embeddings (Wan et al. 2018; ``resemblyzer``)
+  of reference and reconstruction, -1..1 (the embeddings are non-negative, so in practice 0-1).
 
-All functions take 1-D float arrays of equal length at 16 kHz and return a float, NaN when the
-metric is undefined (PESQ on silence or on a clip without a detectable utterance, STOI on a clip
-shorter than its 30-frame analysis), so that one unscorable clip never fails a validation run
-or an evaluation; callers average the finite values. :func:`log_mel` is also the spectrogram of
-every plot (:func:`affectcodec.eval.plotting.spectrogram_figure`).
+All functions take 1-D float arrays of equal length at 16 kHz (:func:`dnsmos` takes one array)
+and return a float (:class:`DNSMOSScore` for DNSMOS), NaN when the metric is undefined (PESQ on
+silence or on a clip without a detectable utterance, STOI on a clip shorter than its 30-frame
+analysis, ViSQOL and speaker similarity on silence, speaker similarity when the VAD finds no
+speech), so that one unscorable clip never fails a validation run or an evaluation; callers
+average the finite values. :func:`log_mel` is also the spectrogram of every plot
+(:func:`affectcodec.eval.plotting.spectrogram_figure`).
+
+The models of ViSQOL, DNSMOS and the speaker encoder ship inside their wheels (nothing is
+downloaded); each loads once per process, on first use, and runs on as many threads as torch
+does in that process (one in ``affectcodec eval``'s workers).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -83,3 +99,125 @@ def si_sdr(ref: np.ndarray, deg: np.ndarray, eps: float = 1e-12) -> float:
     scale = np.dot(deg, ref) / (np.dot(ref, ref) + eps)
     target = scale * ref
     return float(10 * np.log10((np.dot(target, target) + eps) / (np.dot(deg - target, deg - target) + eps)))
+
+
+def _threads() -> int:
+    return max(1, torch.get_num_threads())
+
+
+@lru_cache(maxsize=1)
+def _visqol():
+    if "numba" not in sys.modules:
+        # visqol-python's kernels are numba-parallel. numba sizes its thread pool once, at import;
+        # a pool larger than torch's thread count slows torch down (a 1-thread LSTM ran 100x
+        # slower beside an idle 2-thread pool), so size it like torch's.
+        os.environ.setdefault("NUMBA_NUM_THREADS", str(_threads()))
+    from visqol.api import VisqolApi
+
+    api = VisqolApi()
+    # use_lattice_model=True fails loudly without the [lattice] extra instead of falling back to
+    # the polynomial mapping, whose scores saturate near 5.
+    api.create(mode="speech", use_lattice_model=True)
+    return api
+
+
+def visqol(ref: np.ndarray, deg: np.ndarray) -> float:
+    """ViSQOL v3 speech mode MOS-LQO (about 1-5); NaN if either signal is silent or the reference
+    is too short for one voiced patch (about 0.7 s)."""
+    ref, deg = _check(ref, deg)
+    if not np.abs(ref).max() > 0 or not np.abs(deg).max() > 0:
+        return math.nan
+    api = _visqol()
+    try:  # numba may have been imported (by librosa) before _visqol could size its pool
+        import numba
+
+        numba.set_num_threads(min(_threads(), numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
+    try:
+        value = float(api.measure_from_arrays(ref, deg, MODEL_RATE).moslqo)
+    except IndexError:
+        # visqol-python's patch selector indexes the first reference patch unchecked: a reference
+        # with no voiced 20-frame patch (shorter than about 0.7 s) has none. C++ ViSQOL refuses
+        # such input too.
+        return math.nan
+    return value if math.isfinite(value) else math.nan
+
+
+@dataclass(frozen=True)
+class DNSMOSScore:
+    """DNSMOS P.835 scores, 1-5: speech signal (SIG), background noise (BAK), overall (OVRL)."""
+
+    sig: float
+    bak: float
+    ovrl: float
+
+
+@lru_cache(maxsize=1)
+def _dnsmos():
+    import onnxruntime as ort
+    from speechmos import dnsmos as sm
+
+    folder = os.path.join(os.path.dirname(sm.__file__), "dnsmos_models")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = _threads()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+
+    class _Model(sm.DNSMOS):
+        # speechmos' scoring (clips looped to 9.01 s, 1 s hops, P.835 polynomials) with sessions
+        # of our thread count; its own constructor takes all cores.
+        def __init__(self) -> None:
+            self.primary_model_path = os.path.join(folder, "sig_bak_ovr.onnx")
+            self.onnx_sess = ort.InferenceSession(self.primary_model_path, options,
+                                                  providers=["CPUExecutionProvider"])
+            self.p808_onnx_sess = ort.InferenceSession(os.path.join(folder, "model_v8.onnx"), options,
+                                                       providers=["CPUExecutionProvider"])
+
+    return _Model()
+
+
+def dnsmos(wav: np.ndarray) -> DNSMOSScore:
+    """DNSMOS P.835 (no reference) of one signal; samples outside [-1, 1] are clipped, as they
+    are in a written file. NaN scores for an empty signal."""
+    x = np.clip(np.asarray(wav, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    if x.size == 0:
+        return DNSMOSScore(math.nan, math.nan, math.nan)
+    out = _dnsmos()(x, MODEL_RATE, False)
+    return DNSMOSScore(float(out["sig_mos"]), float(out["bak_mos"]), float(out["ovrl_mos"]))
+
+
+@lru_cache(maxsize=1)
+def _speaker_encoder():
+    with warnings.catch_warnings():
+        # resemblyzer imports scipy.ndimage.morphology, its webrtcvad pkg_resources: both deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+        from resemblyzer import VoiceEncoder
+    return VoiceEncoder("cpu", verbose=False)
+
+
+def speaker_embedding(wav: np.ndarray) -> np.ndarray | None:
+    """The unit-norm GE2E speaker embedding float [256] of a 16 kHz signal (resemblyzer's
+    preprocessing: volume raised to -30 dBFS, long silences cut by WebRTC VAD); None for silence
+    or a signal the VAD finds no speech in."""
+    x = np.clip(np.asarray(wav, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    if not x.size or not np.abs(x).max() > 0:
+        return None
+    encoder = _speaker_encoder()  # imports resemblyzer, with its warning silenced
+    from resemblyzer import preprocess_wav
+
+    x = preprocess_wav(x, MODEL_RATE)
+    if not x.size:
+        return None
+    return encoder.embed_utterance(x)
+
+
+def speaker_similarity(ref: np.ndarray, deg: np.ndarray) -> float:
+    """Cosine similarity of the speaker embeddings of reference and reconstruction (1: the same
+    voice); NaN if either is silent or has no speech the VAD finds."""
+    ref, deg = _check(ref, deg)
+    a, b = speaker_embedding(ref), speaker_embedding(deg)
+    if a is None or b is None:
+        return math.nan
+    # float32 rounding can put the cosine of identical embeddings a hair above 1
+    return float(np.clip(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)), -1.0, 1.0))

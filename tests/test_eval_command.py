@@ -25,9 +25,10 @@ def test_eval_end_to_end_on_three_utterances(tmp_path, nemo):
     rates = results["models"]["tiny"]["rates"]
     assert set(rates) == {"1.5", "6"}
     for kbps, row in rates.items():
-        for key in ("pesq", "stoi", "mel_distance", "si_sdr", "medr", "wedr", "teacher_cosine", "prosody",
-                    "judges", "leakage"):
+        for key in ("pesq", "stoi", "mel_distance", "si_sdr", "visqol", "speaker_similarity", "medr", "wedr",
+                    "teacher_cosine", "prosody", "judges", "leakage"):
             assert key in row, key
+        assert "dnsmos_ovrl" not in row  # not a default metric
         # The real .affc file: payload within 1 % of nominal plus a header of a few hundred bytes.
         assert row["kbps_file"] > float(kbps)
         assert set(row["judges"]) == {"crnn", "functionals"}
@@ -35,9 +36,13 @@ def test_eval_end_to_end_on_three_utterances(tmp_path, nemo):
     for name in ("report.md", "metrics_vs_bitrate.png", "recall_per_class.png", "spectrogram.png",
                  "confusion_crnn.png"):
         assert (out / name).stat().st_size > 500, name
-    # Re-running into the same folder scores nothing again.
-    again = subprocess.run(cmd, capture_output=True, text=True)
-    assert again.returncode == 0 and "(0 new tasks)" in again.stdout
+    assert results["metrics"] == ["pesq", "stoi", "mel_distance", "si_sdr", "visqol", "speaker_similarity"]
+    assert "| ViSQOL (MOS-LQO) | speaker sim |" in (out / "report.md").read_text()
+    # Re-running into the same folder scores nothing again, nor does asking for fewer metrics.
+    again = subprocess.run(cmd + ["--metrics", "visqol", "pesq"], capture_output=True, text=True)
+    assert again.returncode == 0 and "(0 new tasks)" in again.stdout, again.stderr[-2000:]
+    rerun = json.loads((out / "results.json").read_text())
+    assert rerun["metrics"] == ["visqol", "pesq"] and "stoi" not in rerun["models"]["tiny"]["rates"]["6"]
 
 
 def test_eval_rejects_an_unsupported_rate(tmp_path):

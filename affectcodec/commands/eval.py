@@ -7,7 +7,8 @@ import argparse
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
-        "eval", help="evaluate codecs: PESQ, STOI, mel distance, SI-SDR, emotion (EDR), prosody, leakage",
+        "eval", help="evaluate codecs: PESQ, STOI, mel distance, SI-SDR, ViSQOL, speaker similarity, "
+                     "DNSMOS, emotion (EDR), prosody, leakage",
         description="Reconstruct every utterance of a manifest split at each bitrate with each model and "
                     "write results.json, report.md and PNG plots to OUT. Re-running into the same OUT "
                     "skips utterances already scored.")
@@ -26,6 +27,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="worker processes (one torch thread each)")
     p.add_argument("--judges", nargs="+", default=None, help="judge folders (default: the bundled judges)")
     p.add_argument("--teacher", default=None, help="teacher for feature similarity (default: bundled)")
+    p.add_argument("--metrics", nargs="+", default=None, metavar="NAME",
+                   help="signal metrics to compute: pesq, stoi, mel_distance, si_sdr, visqol, "
+                        "speaker_similarity, dnsmos, or 'all' (default: all but dnsmos, which costs a "
+                        "few seconds of CPU per utterance; see docs/evaluation.md)")
     p.set_defaults(func=run)
     return p
 
@@ -36,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     import shlex
     import sys
     import time
+    from importlib.metadata import version
     from pathlib import Path
 
     import torch
@@ -57,12 +63,17 @@ def run(args: argparse.Namespace) -> int:
         plot_spectrograms,
         write_report,
     )
-    from affectcodec.eval.runner import Item, ModelSpec, build_codec, run_tasks
+    from affectcodec.eval.runner import DEFAULT_METRICS, METRICS, Item, ModelSpec, build_codec, run_tasks
     from affectcodec.fsutil import atomic_path
     from affectcodec.judges.loading import load_judges
     from affectcodec.pretrained import resolve
 
     started = time.time()
+    metrics = list(METRICS) if "all" in (args.metrics or ()) else list(dict.fromkeys(
+        args.metrics or DEFAULT_METRICS))
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise CommandError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)} or 'all'")
     specs, names = [], set()
     built_in = ("dac16k", *REFERENCE_CODECS)  # names, not folders
     requested = list(args.model or [None])
@@ -108,15 +119,19 @@ def run(args: argparse.Namespace) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
-    ran = run_tasks(specs, items, args.kbps, out, args.judges, args.teacher, max(1, args.workers), progress)
+    ran = run_tasks(specs, items, args.kbps, out, args.judges, args.teacher, max(1, args.workers), progress,
+                    metrics)
     bar.close()
-    results = aggregate(specs, items, args.kbps, out, judges)
+    results = aggregate(specs, items, args.kbps, out, judges, metrics=metrics)
     results.update(
         command="affectcodec " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         manifest=str(manifest_path), split=args.split, kbps=args.kbps, tasks_run=ran,
         seconds=round(time.time() - started, 1),
         versions={"affectcodec": affectcodec.__version__, "torch": torch.__version__,
-                  "python": platform.python_version()})
+                  "python": platform.python_version(),
+                  **{pkg: version(pkg) for metric, pkg in (
+                      ("visqol", "visqol-python"), ("dnsmos", "speechmos"),
+                      ("speaker_similarity", "resemblyzer")) if metric in metrics}})
     example = items[0]
     wav = load_audio(example.path)
     audio = {"original": wav[0]}

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from affectcodec import audio
-from affectcodec.eval.runner import Item, ModelSpec, build_codec, cache_path
+from affectcodec.eval.runner import DEFAULT_METRICS, Item, ModelSpec, build_codec, cache_path, record_keys
 
 
 def _nanmean(values: Sequence[float | None]) -> float:
@@ -25,7 +25,8 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequence[float], out: Path,
-              judges: Sequence[Any], leakage_utterances: int = 200) -> dict[str, Any]:
+              judges: Sequence[Any], leakage_utterances: int = 200,
+              metrics: Sequence[str] = DEFAULT_METRICS) -> dict[str, Any]:
     """Means of the signal metrics, judge metrics with EDR/MEDR/WEDR, prosody, leakage probe.
 
     Args:
@@ -33,6 +34,9 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
         out: the eval folder (its ``cache/`` holds one JSON per task).
         judges: the judges (for their label orders).
         leakage_utterances: utterances used by the leakage probe (the first ones, in order).
+        metrics: the signal metrics that were run (names of
+            :data:`~affectcodec.eval.runner.METRICS`); each row has the mean of each of their keys,
+            and ``originals_metrics`` the means of the no-reference ones over the originals.
     """
     from affectcodec.eval.emotion import classification_metrics, degradation_rate
     from affectcodec.eval.leakage import leakage_probe
@@ -40,8 +44,11 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
     from affectcodec.judges.adaptation import SpeakerStats
 
     originals = [_read(cache_path(out, None, None, it)) for it in items]
-    results: dict[str, Any] = {"n_utterances": len(items), "originals": {}, "originals_adapted": {},
-                               "models": {}}
+    results: dict[str, Any] = {
+        "n_utterances": len(items), "metrics": list(metrics),
+        "originals_metrics": {k: _nanmean([o[k] for o in originals])
+                              for k in record_keys(metrics, original=True)},
+        "originals": {}, "originals_adapted": {}, "models": {}}
     targets, stats = {}, {}
     speakers = sorted({it.speaker for it in items})
     for judge in judges:
@@ -73,8 +80,7 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequenc
                 "kbps_nominal": kbps,
                 "kbps_payload": sum(r["payload_bits"] for r in recs) / seconds / 1000,
                 "kbps_file": (sum(file_bytes) * 8 / seconds / 1000) if None not in file_bytes else None,
-                **{k: _nanmean([r[k] for r in recs]) for k in ("pesq", "stoi", "mel_distance", "si_sdr",
-                                                              "teacher_cosine")},
+                **{k: _nanmean([r[k] for r in recs]) for k in (*record_keys(metrics), "teacher_cosine")},
             }
             for mode, key in (("independent", "originals"), ("adapted", "originals_adapted")):
                 judge_rows, edr_m, edr_w = {}, [], []

@@ -31,7 +31,7 @@ def plot_metrics(results: dict[str, Any], out: Path) -> Path:
     for ax, (key, title) in zip(axes.flat, panels, strict=True):
         for name, model in results["models"].items():
             rates = sorted(model["rates"].values(), key=lambda r: r["kbps_nominal"])
-            ys = [r["prosody"][key] if key == "f0_rmse_cents" else r[key] for r in rates]
+            ys = [r["prosody"][key] if key == "f0_rmse_cents" else r.get(key, math.nan) for r in rates]
             ax.plot([r["kbps_nominal"] for r in rates], ys, marker="o", label=name)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("kbit/s")
@@ -98,6 +98,32 @@ def plot_spectrograms(example: dict[str, Any], out: Path) -> Path:
                               f"{example['key']} ({example['emotion']})")
 
 
+#: The columns of the field-metrics table: record key, header, decimals.
+_FIELD_COLUMNS = (("visqol", "ViSQOL (MOS-LQO)", 2), ("speaker_similarity", "speaker sim", 3),
+                  ("dnsmos_sig", "DNSMOS SIG", 2), ("dnsmos_bak", "DNSMOS BAK", 2),
+                  ("dnsmos_ovrl", "DNSMOS OVRL", 2))
+
+
+def _field_metrics_table(results: dict[str, Any]) -> list[str]:
+    """ViSQOL, speaker similarity and DNSMOS, for the metrics that were run (DNSMOS with the
+    originals' row: it needs no reference)."""
+    rows = [r for m in results["models"].values() for r in m["rates"].values()]
+    cols = [c for c in _FIELD_COLUMNS if any(c[0] in r for r in rows)]
+    if not cols:
+        return []
+    lines = ["", "## ViSQOL, speaker similarity, DNSMOS", "",
+             "| model | kbit/s | " + " | ".join(c[1] for c in cols) + " |", "|---" * (len(cols) + 2) + "|"]
+    originals = results.get("originals_metrics", {})
+    if originals:
+        lines.append("| original | | " + " | ".join(
+            fmt(originals.get(key), digits) if key in originals else "" for key, _, digits in cols) + " |")
+    for name, model in results["models"].items():
+        for r in sorted(model["rates"].values(), key=lambda r: r["kbps_nominal"]):
+            lines.append(f"| {name} | {r['kbps_nominal']:g} | " + " | ".join(
+                fmt(r.get(key), digits) for key, _, digits in cols) + " |")
+    return lines
+
+
 def write_report(results: dict[str, Any], out: Path) -> Path:
     """Markdown tables of everything in ``results``."""
     lines = ["# AffectCodec evaluation", "", f"Command: `{results['command']}`", "",
@@ -115,12 +141,13 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
             leak = r.get("leakage")
             leak_s = f"{fmt(leak['emotion'])} / {fmt(leak['acoustic'])}" if leak else "n/a"
             lines.append(
-                f"| {name} | {r['kbps_nominal']:g} | {fmt(r['kbps_file'], 2)} | {fmt(r['pesq'], 2)} | "
-                f"{fmt(r['stoi'])} | {fmt(r['mel_distance'])} | {fmt(r['si_sdr'], 1)} | "
+                f"| {name} | {r['kbps_nominal']:g} | {fmt(r['kbps_file'], 2)} | {fmt(r.get('pesq'), 2)} | "
+                f"{fmt(r.get('stoi'))} | {fmt(r.get('mel_distance'))} | {fmt(r.get('si_sdr'), 1)} | "
                 f"{fmt(r['medr'], 1)} | {fmt(r['wedr'], 1)} | {fmt(r.get('medr_adapted'), 1)} | "
                 f"{fmt(p['f0_corr'])} | "
                 f"{fmt(p['f0_rmse_cents'], 0)} | {fmt(p['vde'])} | "
                 f"{fmt(p['energy_corr'])} | {fmt(r['teacher_cosine'])} | {leak_s} |")
+    lines += _field_metrics_table(results)
     lines += ["", "## Judges (UAR / WA)", "", "| judge | original | " + " | ".join(
         f"{name} @ {r['kbps_nominal']:g}" for name, m in results["models"].items()
         for r in sorted(m["rates"].values(), key=lambda r: r["kbps_nominal"])) + " |"]

@@ -4,7 +4,8 @@ Work is split into independent per-utterance tasks (original judged once; each m
 x utterance reconstructed and scored) that run in worker processes, one torch thread each, so
 both cores are used. Every finished task is written to ``OUT/cache/...`` at once (temporary
 file + rename), so an interrupted run resumes where it stopped and a re-run skips what is
-scored. Aggregation (means, judge metrics, EDR, prosody, leakage probe) reads the cache.
+scored (a record that lacks a requested metric gets just that metric added). Aggregation
+(means, judge metrics, EDR, prosody, leakage probe) reads the cache.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ def build_codec(spec: ModelSpec):
 
 def _init_worker(models: Sequence[ModelSpec], judge_names: Sequence[str] | None, teacher: str | None) -> None:
     torch.set_num_threads(1)
+    # numba (librosa's features, ViSQOL's kernels) sizes its pool at import, before the metrics
+    # module could: one thread like torch's, or torch slows down beside numba's idle threads.
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from affectcodec.emotion.registry import load_teacher
     from affectcodec.judges.loading import load_judges
 
@@ -109,17 +113,57 @@ def _judge(wav: torch.Tensor) -> dict[str, dict[str, list[float]]]:
     return out
 
 
-def _task(task: tuple[str, str, float | None, Item, str]) -> str:
-    """Score one (model, rate, utterance) or judge one original; returns the cache path."""
+#: The signal metrics of ``affectcodec eval --metrics``: name -> the record keys it writes.
+#: DNSMOS needs no reference, so it scores the originals too.
+METRICS: dict[str, tuple[str, ...]] = {
+    "pesq": ("pesq",), "stoi": ("stoi",), "mel_distance": ("mel_distance",), "si_sdr": ("si_sdr",),
+    "visqol": ("visqol",), "speaker_similarity": ("speaker_similarity",),
+    "dnsmos": ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl"),
+}
+#: Everything but DNSMOS, which costs about 0.5 s of one core per 9-second window and scores
+#: 6-7 windows of a 2-4 s clip (speechmos loops it to 9 s and hops by 1 s): about 1.5 h of one
+#: core for nEMO's valid split at 3 rates x 2 models, against minutes for all the others.
+DEFAULT_METRICS: tuple[str, ...] = tuple(m for m in METRICS if m != "dnsmos")
+_NO_REFERENCE = ("dnsmos",)
+
+
+def record_keys(names: Sequence[str], original: bool = False) -> tuple[str, ...]:
+    """The keys the metrics ``names`` write into a reconstruction's record (``original``: into an
+    original's record, where only the no-reference metrics apply)."""
+    return tuple(k for n in names if not original or n in _NO_REFERENCE for k in METRICS[n])
+
+
+def score(names: Sequence[str], ref: np.ndarray | None, deg: np.ndarray) -> dict[str, float]:
+    """The record entries of the metrics ``names`` of ``deg`` (float [N] at 16 kHz) against
+    ``ref``; with ``ref=None`` (an original) only the no-reference metrics among ``names``."""
     from affectcodec import metrics
+
+    pair = {"pesq": metrics.pesq_wb, "stoi": metrics.stoi, "mel_distance": metrics.mel_distance,
+            "si_sdr": metrics.si_sdr, "visqol": metrics.visqol,
+            "speaker_similarity": metrics.speaker_similarity}
+    out: dict[str, float] = {}
+    for name in names:
+        if name == "dnsmos":
+            d = metrics.dnsmos(deg)
+            out.update(dnsmos_sig=d.sig, dnsmos_bak=d.bak, dnsmos_ovrl=d.ovrl)
+        elif ref is not None:
+            out[name] = pair[name](ref, deg)
+    return out
+
+
+def _task(task: tuple[str, str, float | None, Item, str, tuple[str, ...]]) -> str:
+    """Score one (model, rate, utterance) or judge one original; returns the cache path. A task
+    whose record exists but lacks some metrics computes only those and keeps the rest."""
     from affectcodec.eval.emotion import teacher_cosine
     from affectcodec.eval.prosody_metrics import ProsodyPreservation
 
-    kind, model, kbps, item, cache = task
+    kind, model, kbps, item, cache, names = task
     target = Path(cache)
+    old = json.loads(target.read_text()) if target.is_file() else None
     wav = audio.load(item.path)  # [1, N] at 16 kHz
     if kind == "original":
-        _write_json(target, {"judges": _judge(wav), "seconds": wav.shape[-1] / MODEL_RATE})
+        record = old or {"judges": _judge(wav), "seconds": wav.shape[-1] / MODEL_RATE}
+        _write_json(target, record | score(names, None, wav[0].numpy()))
         return cache
     codec = _WORKER["codecs"][model]
     file_bytes = None
@@ -135,25 +179,25 @@ def _task(task: tuple[str, str, float | None, Item, str]) -> str:
         codes = codec.encode(wav, sample_rate=MODEL_RATE, kbps=kbps)
     rec = codec.decode(codes)[0]  # [1, N]
     ref, deg = wav[0].numpy(), rec[0].numpy()
-    acc = ProsodyPreservation()
-    acc.update(wav[None], rec[None])
-    record = {
-        "seconds": wav.shape[-1] / MODEL_RATE, "file_bytes": file_bytes,
-        "payload_bits": int(codes.tokens[0].numel()) * math.ceil(codes.bits_per_token),
-        "pesq": metrics.pesq_wb(ref, deg), "stoi": metrics.stoi(ref, deg),
-        "mel_distance": metrics.mel_distance(ref, deg), "si_sdr": metrics.si_sdr(ref, deg),
-        "teacher_cosine": float(teacher_cosine(_WORKER["teacher"], wav[None], rec[None])[0]),
-        "prosody": acc.state(), "judges": _judge(rec),
-    }
-    if codes.levels is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        np.save(target.with_suffix(".codes.npy"), codes.tokens[0].numpy().astype(np.int32))
-    _write_json(target, record)
+    if old is None:
+        acc = ProsodyPreservation()
+        acc.update(wav[None], rec[None])
+        old = {
+            "seconds": wav.shape[-1] / MODEL_RATE, "file_bytes": file_bytes,
+            "payload_bits": int(codes.tokens[0].numel()) * math.ceil(codes.bits_per_token),
+            "teacher_cosine": float(teacher_cosine(_WORKER["teacher"], wav[None], rec[None])[0]),
+            "prosody": acc.state(), "judges": _judge(rec),
+        }
+        if codes.levels is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            np.save(target.with_suffix(".codes.npy"), codes.tokens[0].numpy().astype(np.int32))
+    _write_json(target, old | score(names, ref, deg))
     return cache
 
 
-#: Version of what a cache record holds; a change of metrics (v2: Praat's F0 and voice quality)
-#: starts a new cache beside the old one instead of mixing scores of two definitions.
+#: Version of what a cache record holds; a change of a metric's definition (v2: Praat's F0 and
+#: voice quality) starts a new cache beside the old one instead of mixing scores of two
+#: definitions. A new metric does not: records that lack it get it added (``run_tasks``).
 CACHE_VERSION = "v2"
 
 
@@ -165,20 +209,40 @@ def cache_path(out: Path, model: str | None, kbps: float | None, item: Item) -> 
     return root / model / f"{kbps:g}kbps" / f"{safe}.json"
 
 
-def run_tasks(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequence[float], out: Path,
-              judges: Sequence[str] | None = None, teacher: str | None = None, workers: int = 2,
-              progress: Callable[[int, int], None] = lambda done, total: None) -> int:
-    """Run every task whose cache file is missing; returns how many ran."""
+def _missing(path: Path, names: Sequence[str], original: bool) -> tuple[str, ...] | None:
+    """The metrics among ``names`` that the record at ``path`` lacks (all of them if there is no
+    record); None if it has them all."""
+    if not path.is_file():
+        return tuple(names)
+    record = json.loads(path.read_text())
+    lacking = tuple(n for n in names if any(k not in record for k in record_keys([n], original)))
+    return lacking or None
+
+
+def pending_tasks(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequence[float], out: Path,
+                  metrics: Sequence[str] = DEFAULT_METRICS) -> list[tuple]:
+    """The tasks still to run: ``(kind, model name, kbps, item, cache path, metrics to compute)``
+    for every record that is missing or lacks one of ``metrics``."""
     tasks = []
     for item in items:
         path = cache_path(out, None, None, item)
-        if not path.is_file():
-            tasks.append(("original", "", None, item, str(path)))
+        if (todo := _missing(path, metrics, original=True)) is not None:
+            tasks.append(("original", "", None, item, str(path), todo))
         for model in models:
             for kbps in rates:
                 path = cache_path(out, model.cache_name, kbps, item)
-                if not path.is_file():
-                    tasks.append(("codec", model.name, kbps, item, str(path)))
+                if (todo := _missing(path, metrics, original=False)) is not None:
+                    tasks.append(("codec", model.name, kbps, item, str(path), todo))
+    return tasks
+
+
+def run_tasks(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequence[float], out: Path,
+              judges: Sequence[str] | None = None, teacher: str | None = None, workers: int = 2,
+              progress: Callable[[int, int], None] = lambda done, total: None,
+              metrics: Sequence[str] = DEFAULT_METRICS) -> int:
+    """Run every task whose cache record is missing or lacks one of ``metrics`` (names of
+    :data:`METRICS`); returns how many ran."""
+    tasks = pending_tasks(models, items, rates, out, metrics)
     if not tasks:
         return 0
     with WorkerPool(workers, _init_worker, (list(models), judges, teacher)) as pool:
