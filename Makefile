@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@# numba compiles the kernels of ViSQOL and librosa on first use (about a minute) and caches
+	@# them in the venv: do it once here rather than in the first evaluation or test run.
+	OMP_NUM_THREADS=1 $(PY) -c "import numpy as np; from affectcodec import metrics; \
+	  from affectcodec.judges.utterance_functionals import utterance_functionals as f; \
+	  t = np.arange(32000) / 16000; x = (0.3 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t)) \
+	  + 0.01 * np.random.default_rng(0).standard_normal(t.size)).astype(np.float32); \
+	  metrics.visqol(x, x); metrics.speaker_similarity(x, x); f(x)"
 	touch $(STAMP)
 
 test: $(STAMP)
