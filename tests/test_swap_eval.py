@@ -12,7 +12,7 @@ import torch
 from affectcodec import bitstream
 from affectcodec.cli import main
 from affectcodec.emotion.labels import NEMO_EMOTIONS
-from affectcodec.eval import swap_experiment as swap
+from affectcodec.eval import swap
 from affectcodec.files import encode_audio
 from affectcodec.swap import swap_emotion
 from tests.conftest import data_initialised, tiny_codec
