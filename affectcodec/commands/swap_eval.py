@@ -79,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = Manifest.read(manifest_path)
     except (ValueError, FileNotFoundError) as exc:
         raise CommandError(str(exc)) from exc
-    utterances = [swap.Utterance(e.path, str(manifest.audio_path(i)), e.speaker, e.text, e.emotion)
-                  for i, e in enumerate(manifest) if e.split == args.split]
+    utterances = manifest.filter(split=args.split).utterances()
     if not utterances:
         raise CommandError(f"{manifest_path}: no utterances in split {args.split!r}")
     groups = swap.sentence_groups(utterances)

@@ -3,7 +3,6 @@ figures (:mod:`.swap_statistics`), report.md and pairs.tsv (:mod:`.swap_report`)
 
 from affectcodec.eval.swap.swap_experiment import (
     MODES,
-    Utterance,
     decode_swaps,
     judge_outputs,
     ordered_pairs,
@@ -14,6 +13,6 @@ from affectcodec.eval.swap.swap_experiment import (
 from affectcodec.eval.swap.swap_report import pairs_tsv, report_markdown
 from affectcodec.eval.swap.swap_statistics import KINDS, bootstrap_difference, summarise
 
-__all__ = ["KINDS", "MODES", "Utterance", "bootstrap_difference", "decode_swaps", "judge_outputs",
+__all__ = ["KINDS", "MODES", "bootstrap_difference", "decode_swaps", "judge_outputs",
            "ordered_pairs", "pairs_tsv", "pick_groups", "report_markdown", "run_experiment",
            "sentence_groups", "summarise"]

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from affectcodec import audio, bitstream
+from affectcodec.data.manifests import Utterance
 from affectcodec.eval.workers import WorkerPool
 from affectcodec.files import ModelIdentity, encode_audio
 from affectcodec.judges.adaptation import SpeakerStats
@@ -43,19 +44,8 @@ MODES = ("independent", "adapted")
 _WORKER: dict[str, Any] = {}
 
 
-@dataclass(frozen=True)
-class Utterance:
-    """One recording: ``key`` is its manifest path, ``path`` the audio file."""
-
-    key: str
-    path: str
-    speaker: str
-    text: str
-    emotion: str
-
-
 def sentence_groups(utterances: Sequence[Utterance]) -> list[list[Utterance]]:
-    """Utterances grouped by (speaker, text), in (speaker, text) order, each group by key.
+    """Utterances grouped by (speaker, text), in (speaker, text) order, each group by path.
 
     Utterances without a transcript and groups with fewer than two distinct emotions give no
     pair and are left out.
@@ -64,7 +54,7 @@ def sentence_groups(utterances: Sequence[Utterance]) -> list[list[Utterance]]:
     for u in utterances:
         if u.text.strip():
             groups[(u.speaker, u.text.strip())].append(u)
-    return [sorted(g, key=lambda u: u.key) for _, g in sorted(groups.items())
+    return [sorted(g, key=lambda u: u.path) for _, g in sorted(groups.items())
             if len({u.emotion for u in g}) >= 2]
 
 
@@ -145,7 +135,7 @@ def run_experiment(model: str, groups: list[list[Utterance]], stages: Sequence[t
         progress: called with ``(phase, done, total)``, phase ``"originals"`` then ``"sentences"``.
 
     Returns:
-        ``(originals, rows, adapted_missing)``: per utterance key and judge, the prediction on the
+        ``(originals, rows, adapted_missing)``: per utterance path and judge, the prediction on the
         original (per mode); one row per output (see :func:`_output_rows`); per judge, the
         speakers for which adapted judging is undefined (no head, or too few utterances).
     """
@@ -172,7 +162,7 @@ def _speaker_stats(judges: Sequence[Any], utterances: Sequence[Utterance], judge
     for j in judges:
         missing[j.name] = []
         for spk in sorted({u.speaker for u in utterances}):
-            emb = [judged[u.key][j.name]["embedding"] for u in utterances if u.speaker == spk]
+            emb = [judged[u.path][j.name]["embedding"] for u in utterances if u.speaker == spk]
             try:
                 if j.speaker_head is None:
                     raise ValueError("no speaker head")
@@ -185,17 +175,17 @@ def _speaker_stats(judges: Sequence[Any], utterances: Sequence[Utterance], judge
 
 def _adapt_originals(judges: Sequence[Any], utterances: Sequence[Utterance], judged: dict[str, Any],
                      stats: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per utterance key and judge, the prediction on the original in both modes."""
+    """Per utterance path and judge, the prediction on the original in both modes."""
     originals: dict[str, dict[str, Any]] = {}
     for u in utterances:
-        originals[u.key] = {}
+        originals[u.path] = {}
         for j in judges:
-            rec = judged[u.key][j.name]
+            rec = judged[u.path][j.name]
             adapted = None
             if stats[u.speaker][j.name] is not None:
                 emb = torch.tensor([rec["embedding"]])
                 adapted = j.labels[int(j.speaker_head.proba(emb, stats[u.speaker][j.name]).argmax(-1)[0])]
-            originals[u.key][j.name] = {"independent": rec["independent"], "adapted": adapted}
+            originals[u.path][j.name] = {"independent": rec["independent"], "adapted": adapted}
     return originals
 
 
@@ -211,9 +201,9 @@ def _init_worker(model: str, judge_names: Sequence[str] | None, stages: Sequence
 
 
 def _judge_original(u: Utterance) -> tuple[str, dict[str, Any]]:
-    wav = audio.load(u.path)
+    wav = audio.load(u.audio_path)
     preds = judge_outputs(_WORKER["judges"], wav[None])
-    return u.key, {name: {"independent": p["independent"][0],
+    return u.path, {name: {"independent": p["independent"][0],
                           "embedding": None if p["embedding"] is None else p["embedding"][0].tolist()}
                    for name, p in preds.items()}
 
@@ -223,9 +213,9 @@ def _score_group(task: tuple[list[Utterance], dict[str, Any]]) -> list[dict[str,
     group, stats = task
     codec, judges, stages = _WORKER["codec"], _WORKER["judges"], _WORKER["stages"]
     top = max(k for _, k in stages)
-    codes = [bitstream.to_codes(*encode_audio(codec, u.path, n_stages=top, model=_WORKER["identity"]))
+    codes = [bitstream.to_codes(*encode_audio(codec, u.audio_path, n_stages=top, model=_WORKER["identity"]))
              for u in group]
-    refs = [audio.load(u.path)[0].numpy() for u in group]
+    refs = [audio.load(u.audio_path)[0].numpy() for u in group]
     rows = []
     for kbps, k in stages:
         cut = [c.truncate(k) for c in codes]
@@ -254,7 +244,7 @@ def _output_rows(kbps: float, group: Sequence[Utterance], a: int, partners: Sequ
         for t in targets:
             rows.append({
                 "kbps": kbps, "kind": "swap" if b is not None else "control",
-                "sentence": f"{ua.speaker}|{ua.text}", "a": ua.key, "b": group[t].key,
+                "sentence": f"{ua.speaker}|{ua.text}", "a": ua.path, "b": group[t].path,
                 "a_emotion": ua.emotion, "b_emotion": group[t].emotion,
                 "samples_out": int(wav.shape[-1]),
                 "stoi": stoi(ref[:n], wav[i, 0, :n].numpy()) if t == targets[0] else None,
