@@ -13,6 +13,7 @@ import pytest
 import scipy.signal
 
 from affectcodec import audio, metrics
+from affectcodec.data.manifests import Utterance
 from affectcodec.eval import runner
 from affectcodec.eval.report import write_report
 from tests.conftest import data_root
@@ -105,7 +106,7 @@ def test_eval_scores_the_selected_metrics_and_adds_missing_ones_to_cached_record
         "pesq", "stoi", "mel_distance", "si_sdr", "visqol", "speaker_similarity"}
 
     # a cached record that lacks a requested metric is re-run for that metric alone
-    item = runner.Item("a.flac", "a.flac", "anger", "EB0")
+    item = Utterance("a.flac", "EB0", "anger", "valid", 1.0, audio_path="a.flac")
     spec = runner.ModelSpec("opus", "opus")
     original = runner.cache_path(tmp_path, None, None, item)
     decoded = runner.cache_path(tmp_path, "opus", 6.0, item)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from affectcodec.data.manifests import Manifest, ManifestError
+from affectcodec.data.manifests import Manifest, ManifestEntry, ManifestError, Utterance
 from affectcodec.emotion.labels import LabelMap
 
 HEADER = "path\tspeaker\temotion\tsplit\tduration\ttext\n"
@@ -42,6 +43,20 @@ def test_tsv_csv_jsonl_read_the_same(audio_dir):
     assert Manifest.read(csv_path)[0].path == "../a.wav"  # rewritten relative to the new folder
     assert json.loads(jsonl.read_text().splitlines()[0])["emotion"] == "anger"
     assert len(m.filter("valid")) == 1 and m.filter(speakers=["S1"])[0].path == "a.wav"
+
+
+def test_an_utterance_is_its_entry_with_the_audio_file_found(audio_dir):
+    m = Manifest.read(write(audio_dir / "m.tsv", HEADER + "a.wav\tS1\tanger\ttrain\t0.1\thello\n"
+                                                         "b.wav\tS2\tfear\tvalid\t0.2\t\n"))
+    utts = m.utterances()
+    assert [u.path for u in utts] == ["a.wav", "b.wav"]  # as written: the utterance's name
+    assert [u.audio_path for u in utts] == [str(m.audio_path(0)), str(m.audio_path(1))]
+    assert sf.info(utts[1].audio_path).frames == 1600
+    assert isinstance(utts[0], ManifestEntry) and (utts[0].text, utts[0].duration) == ("hello", 0.1)
+    assert m.filter("valid").utterances() == [utts[1]] == [m.utterance(1)]
+    assert pickle.loads(pickle.dumps(utts[0])) == utts[0]  # worker processes receive them
+    with pytest.raises(TypeError):
+        Utterance("a.wav", "S1", "anger", "train", 0.1)  # the audio file is required
 
 
 @pytest.mark.parametrize("body, message", [

@@ -11,8 +11,9 @@ import torch
 
 from affectcodec import bitstream
 from affectcodec.cli import main
+from affectcodec.data.manifests import Utterance
 from affectcodec.emotion.labels import NEMO_EMOTIONS
-from affectcodec.eval import swap_experiment as swap
+from affectcodec.eval import swap
 from affectcodec.files import encode_audio
 from affectcodec.swap import swap_emotion
 from tests.conftest import data_initialised, tiny_codec
@@ -21,8 +22,8 @@ EMOTIONS = ("anger", "neutral", "sadness")
 TEXTS = ("Ala ma kota.", "Kot ma Ale.")
 
 
-def utt(key, speaker="S1", text="t", emotion="anger") -> swap.Utterance:
-    return swap.Utterance(key, key, speaker, text, emotion)
+def utt(key, speaker="S1", text="t", emotion="anger") -> Utterance:
+    return Utterance(key, speaker, emotion, "valid", 1.0, text, audio_path=key)
 
 
 @pytest.fixture(scope="module")

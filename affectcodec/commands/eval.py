@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         plot_spectrograms,
         write_report,
     )
-    from affectcodec.eval.runner import DEFAULT_METRICS, METRICS, Item, ModelSpec, build_codec, run_tasks
+    from affectcodec.eval.runner import DEFAULT_METRICS, METRICS, ModelSpec, build_codec, run_tasks
     from affectcodec.fsutil import atomic_path
     from affectcodec.judges.loading import load_judges
     from affectcodec.pretrained import resolve
@@ -108,8 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if not chosen:
         raise CommandError(f"{manifest_path}: no utterances in split {args.split!r}")
     chosen = stratified_cap(chosen, [e.emotion for e in manifest], args.limit)
-    items = [Item(manifest[i].path, str(manifest.audio_path(i)), manifest[i].emotion, manifest[i].speaker)
-             for i in chosen]
+    items = [manifest.utterance(i) for i in chosen]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     judges = load_judges(args.judges)
@@ -133,13 +132,13 @@ def run(args: argparse.Namespace) -> int:
                       ("visqol", "visqol-python"), ("dnsmos", "speechmos"),
                       ("speaker_similarity", "resemblyzer")) if metric in metrics}})
     example = items[0]
-    wav = load_audio(example.path)
+    wav = load_audio(example.audio_path)
     audio = {"original": wav[0]}
     low = min(args.kbps)
     for name, codec in codecs.items():
         audio[f"{name} @ {low:g} kbit/s"] = codec.decode(codec.encode(wav, kbps=low))[0, 0]
     plots = [plot_metrics(results, out), plot_recall(results, out), *plot_confusions(results, out),
-             plot_spectrograms({"key": example.key, "emotion": example.emotion, "audio": audio}, out)]
+             plot_spectrograms({"key": example.path, "emotion": example.emotion, "audio": audio}, out)]
     results["plots"] = [p.name for p in plots]
     with atomic_path(out / "results.json", force=True) as tmp:
         tmp.write_text(json.dumps(results, indent=2))

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.data.paths import default_manifest
     from affectcodec.emotion.checkpoint import EmotionCheckpointError
     from affectcodec.errors import CommandError
-    from affectcodec.eval import swap_experiment as swap
+    from affectcodec.eval import swap
     from affectcodec.fsutil import atomic_path
     from affectcodec.judges.loading import load_judges
 
@@ -79,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = Manifest.read(manifest_path)
     except (ValueError, FileNotFoundError) as exc:
         raise CommandError(str(exc)) from exc
-    utterances = [swap.Utterance(e.path, str(manifest.audio_path(i)), e.speaker, e.text, e.emotion)
-                  for i, e in enumerate(manifest) if e.split == args.split]
+    utterances = manifest.filter(split=args.split).utterances()
     if not utterances:
         raise CommandError(f"{manifest_path}: no utterances in split {args.split!r}")
     groups = swap.sentence_groups(utterances)
@@ -109,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
             bar.set_description(phase)
         bar.update(done - bar.n)
 
-    originals, rows, missing = swap.run(str(model_path), groups, stages, judges, args.judges,
-                                        max(1, args.workers), progress)
+    originals, rows, missing = swap.run_experiment(str(model_path), groups, stages, judges, args.judges,
+                                                   max(1, args.workers), progress)
     bar.close()
     names = [j.name for j in judges]
     results = {

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from affectcodec.codec import CheckpointError
     from affectcodec.data.manifests import Manifest
     from affectcodec.errors import CommandError
-    from affectcodec.lm.shards import ShardDataset, Utt, first, make_module, plan_shards, write_index
+    from affectcodec.lm.shards import ShardDataset, first, make_module, plan_shards, write_index
     from affectcodec.pretrained import load, resolve
 
     try:
@@ -47,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = Manifest.read(args.manifest)
     except (CheckpointError, ValueError, FileNotFoundError) as exc:
         raise CommandError(str(exc)) from exc
-    utts = [Utt(e.path, str(manifest.audio_path(i)), e.emotion, e.speaker)
-            for i, e in enumerate(manifest) if args.split is None or e.split == args.split]
+    utts = manifest.filter(split=args.split).utterances()
     if not utts:
         where = f" in split {args.split!r}" if args.split else ""
         raise CommandError(f"{args.manifest}: no utterances{where}")

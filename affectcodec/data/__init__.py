@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 _LAZY = {"BUILDERS": "corpora", "build_manifest": "corpora", "RandomCropDataset": "dataset",
          "UtteranceDataset": "dataset", "collate": "dataset",
          "NEMO_EMOTIONS": "affectcodec.emotion.labels", "LabelMap": "affectcodec.emotion.labels",
-         "Manifest": "manifests", "ManifestEntry": "manifests", "ManifestError": "manifests"}
+         "Manifest": "manifests", "ManifestEntry": "manifests", "ManifestError": "manifests",
+         "Utterance": "manifests"}
 
 if TYPE_CHECKING:
     from affectcodec.data.corpora import BUILDERS, build_manifest
     from affectcodec.data.dataset import RandomCropDataset, UtteranceDataset, collate
-    from affectcodec.data.manifests import Manifest, ManifestEntry, ManifestError
+    from affectcodec.data.manifests import Manifest, ManifestEntry, ManifestError, Utterance
     from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
 
 
@@ -34,4 +35,4 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["BUILDERS", "NEMO_EMOTIONS", "LabelMap", "Manifest", "ManifestEntry", "ManifestError",
-           "RandomCropDataset", "UtteranceDataset", "build_manifest", "collate"]
+           "RandomCropDataset", "Utterance", "UtteranceDataset", "build_manifest", "collate"]

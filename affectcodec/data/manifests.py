@@ -1,5 +1,9 @@
 """Manifests: one row per utterance (path, speaker, emotion, split, duration, optional text).
 
+A row is a :class:`ManifestEntry`; an :class:`Utterance` is an entry with its audio file found
+(:meth:`Manifest.utterances`), the one record that evaluation, the swap experiment and corpus
+tokenization hand to their workers.
+
 A manifest is read from TSV, CSV (header on the first line) or JSONL (one object per line),
 chosen by the file suffix. Relative paths are relative to the manifest's own folder. Everything
 is validated on load, and every problem names its row::
@@ -15,7 +19,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from affectcodec.emotion.labels import LabelMap
@@ -55,6 +59,20 @@ class ManifestEntry:
     gender: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Utterance(ManifestEntry):
+    """A manifest entry with its audio file found.
+
+    ``path`` stays as written in the manifest and names the utterance (cache files, result rows,
+    shard metadata); ``audio_path`` is the file to read.
+
+    Attributes:
+        audio_path: the audio file: ``path`` joined to the manifest's folder.
+    """
+
+    audio_path: str
+
+
 @dataclass
 class Manifest:
     """A list of :class:`ManifestEntry` and the folder their relative paths start from.
@@ -81,6 +99,17 @@ class Manifest:
     def audio_path(self, i: int) -> Path:
         """Absolute-or-root-relative path of entry ``i``'s audio file."""
         return self.root / self.entries[i].path
+
+    def utterance(self, i: int) -> Utterance:
+        """Entry ``i`` with its audio file (:meth:`audio_path`)."""
+        entry = self.entries[i]
+        return Utterance(**{f.name: getattr(entry, f.name) for f in fields(ManifestEntry)},
+                         audio_path=str(self.audio_path(i)))
+
+    def utterances(self) -> list[Utterance]:
+        """Every entry with its audio file, in order (``manifest.filter(split=...)`` first to
+        take one split)."""
+        return [self.utterance(i) for i in range(len(self.entries))]
 
     @property
     def emotions(self) -> list[str]:

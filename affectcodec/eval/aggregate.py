@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from affectcodec import audio
-from affectcodec.eval.runner import DEFAULT_METRICS, Item, ModelSpec, build_codec, cache_path, record_keys
+from affectcodec.data.manifests import Utterance
+from affectcodec.eval.runner import DEFAULT_METRICS, ModelSpec, build_codec, cache_path, record_keys
 
 
 def _nanmean(values: Sequence[float | None]) -> float:
@@ -24,7 +25,7 @@ def _read(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def aggregate(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequence[float], out: Path,
+def aggregate(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Sequence[float], out: Path,
               judges: Sequence[Any], leakage_utterances: int = 200,
               metrics: Sequence[str] = DEFAULT_METRICS) -> dict[str, Any]:
     """Means of the signal metrics, judge metrics with EDR/MEDR/WEDR, prosody, leakage probe.
@@ -127,7 +128,7 @@ def _leakage(codec, items, code_files, probe) -> dict[str, float]:
     codes, wavs = [], []
     for item, file in zip(items, code_files, strict=False):
         tokens = torch.from_numpy(np.load(file).astype(np.int64))[None]
-        wav = audio.load(item.path)[0]
+        wav = audio.load(item.audio_path)[0]
         codes.append(codec.codes(tokens, torch.tensor([wav.numel()])))
         wavs.append(wav)
     return {part: probe(codes, wavs, part).r2 for part in ("emotion", "acoustic")}

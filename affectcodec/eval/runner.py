@@ -27,6 +27,7 @@ from affectcodec import audio
 from affectcodec.audio import MODEL_RATE
 from affectcodec.baselines import REFERENCE_CODECS
 from affectcodec.codec import AffectCodec
+from affectcodec.data.manifests import Utterance
 from affectcodec.eval.workers import WorkerPool
 
 _WORKER: dict[str, Any] = {}
@@ -56,16 +57,6 @@ class ModelSpec:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     digest.update(block)
         return f"{self.name}-{digest.hexdigest()[:12]}"
-
-
-@dataclass(frozen=True)
-class Item:
-    """One utterance: cache key, audio file and labels."""
-
-    key: str
-    path: str
-    emotion: str
-    speaker: str
 
 
 def build_codec(spec: ModelSpec):
@@ -151,7 +142,7 @@ def score(names: Sequence[str], ref: np.ndarray | None, deg: np.ndarray) -> dict
     return out
 
 
-def _task(task: tuple[str, str, float | None, Item, str, tuple[str, ...]]) -> str:
+def _task(task: tuple[str, str, float | None, Utterance, str, tuple[str, ...]]) -> str:
     """Score one (model, rate, utterance) or judge one original; returns the cache path. A task
     whose record exists but lacks some metrics computes only those and keeps the rest."""
     from affectcodec.eval.emotion import teacher_cosine
@@ -160,7 +151,7 @@ def _task(task: tuple[str, str, float | None, Item, str, tuple[str, ...]]) -> st
     kind, model, kbps, item, cache, names = task
     target = Path(cache)
     old = json.loads(target.read_text()) if target.is_file() else None
-    wav = audio.load(item.path)  # [1, N] at 16 kHz
+    wav = audio.load(item.audio_path)  # [1, N] at 16 kHz
     if kind == "original":
         record = old or {"judges": _judge(wav), "seconds": wav.shape[-1] / MODEL_RATE}
         _write_json(target, record | score(names, None, wav[0].numpy()))
@@ -172,7 +163,7 @@ def _task(task: tuple[str, str, float | None, Item, str, tuple[str, ...]]) -> st
         from affectcodec import bitstream
         from affectcodec.files import encode_audio
 
-        header, tokens = encode_audio(codec, item.path, kbps=kbps)
+        header, tokens = encode_audio(codec, item.audio_path, kbps=kbps)
         file_bytes = len(bitstream.to_bytes(header, tokens))
         codes = bitstream.to_codes(header, tokens)
     else:
@@ -201,8 +192,8 @@ def _task(task: tuple[str, str, float | None, Item, str, tuple[str, ...]]) -> st
 CACHE_VERSION = "v2"
 
 
-def cache_path(out: Path, model: str | None, kbps: float | None, item: Item) -> Path:
-    safe = item.key.replace(os.sep, "__")
+def cache_path(out: Path, model: str | None, kbps: float | None, item: Utterance) -> Path:
+    safe = item.path.replace(os.sep, "__")
     root = out / "cache" / CACHE_VERSION
     if model is None:
         return root / "original" / f"{safe}.json"
@@ -219,7 +210,7 @@ def _missing(path: Path, names: Sequence[str], original: bool) -> tuple[str, ...
     return lacking or None
 
 
-def pending_tasks(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequence[float], out: Path,
+def pending_tasks(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Sequence[float], out: Path,
                   metrics: Sequence[str] = DEFAULT_METRICS) -> list[tuple]:
     """The tasks still to run: ``(kind, model name, kbps, item, cache path, metrics to compute)``
     for every record that is missing or lacks one of ``metrics``."""
@@ -236,7 +227,7 @@ def pending_tasks(models: Sequence[ModelSpec], items: Sequence[Item], rates: Seq
     return tasks
 
 
-def run_tasks(models: Sequence[ModelSpec], items: Sequence[Item], rates: Sequence[float], out: Path,
+def run_tasks(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Sequence[float], out: Path,
               judges: Sequence[str] | None = None, teacher: str | None = None, workers: int = 2,
               progress: Callable[[int, int], None] = lambda done, total: None,
               metrics: Sequence[str] = DEFAULT_METRICS) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from affectcodec import audio
+from affectcodec.data.manifests import Utterance
 
 INDEX_FILE = "index.json"
 
@@ -33,18 +33,15 @@ def shard_name(j: int) -> str:
     return f"shard-{j:05d}.safetensors"
 
 
-@dataclass(frozen=True)
-class Utt:
-    path: str
-    audio: str
-    emotion: str
-    speaker: str
+def _shard_record(u: Utterance) -> dict[str, str]:
+    """What a shard's metadata stores of an utterance: its manifest path, audio file, labels."""
+    return {"path": u.path, "audio": u.audio_path, "emotion": u.emotion, "speaker": u.speaker}
 
 
 class ShardDataset(Dataset):
     """Item ``j`` is the audio of every utterance of pending shard ``j`` (a list of [N] tensors)."""
 
-    def __init__(self, shards: list[tuple[int, list[Utt]]]):
+    def __init__(self, shards: list[tuple[int, list[Utterance]]]):
         self.shards = shards
 
     def __len__(self) -> int:
@@ -54,12 +51,12 @@ class ShardDataset(Dataset):
 
         index, utts = self.shards[j]
         # Plain dicts: Lightning's batch transfer rebuilds containers and refuses frozen dataclasses.
-        return {"shard": index, "utts": [dict(u.__dict__) for u in utts],
-                "audio": [audio.load(u.audio)[0] for u in utts]}
+        return {"shard": index, "utts": [_shard_record(u) for u in utts],
+                "audio": [audio.load(u.audio_path)[0] for u in utts]}
 
 
-def plan_shards(utts: list[Utt], shard_size: int, out: Path, meta: dict[str, Any]
-                ) -> tuple[int, list[tuple[int, list[Utt]]]]:
+def plan_shards(utts: list[Utterance], shard_size: int, out: Path, meta: dict[str, Any]
+                ) -> tuple[int, list[tuple[int, list[Utterance]]]]:
     """All shards of the corpus and those whose file is not written yet.
 
     A shard already on disk is kept only if it belongs to this run: its run facts (``meta``:

@@ -1,0 +1,18 @@
+"""The emotion-swap experiment (``affectcodec swap-eval``): pairs and runs (:mod:`.swap_experiment`),
+figures (:mod:`.swap_statistics`), report.md and pairs.tsv (:mod:`.swap_report`)."""
+
+from affectcodec.eval.swap.swap_experiment import (
+    MODES,
+    decode_swaps,
+    judge_outputs,
+    ordered_pairs,
+    pick_groups,
+    run_experiment,
+    sentence_groups,
+)
+from affectcodec.eval.swap.swap_report import pairs_tsv, report_markdown
+from affectcodec.eval.swap.swap_statistics import KINDS, bootstrap_difference, summarise
+
+__all__ = ["KINDS", "MODES", "bootstrap_difference", "decode_swaps", "judge_outputs",
+           "ordered_pairs", "pairs_tsv", "pick_groups", "report_markdown", "run_experiment",
+           "sentence_groups", "summarise"]
