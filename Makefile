@@ -29,8 +29,10 @@ $(STAMP): pyproject.toml constraints.txt
 	  metrics.visqol(x, x); metrics.speaker_similarity(x, x); f(x)"
 	touch $(STAMP)
 
+# Two test processes, one per core; a test file's tests stay in one process (--dist loadfile), so
+# its module fixtures (a fitted debug run, a trained tiny model) are built once.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The demo speaks with espeak-ng (Debian package) when it can install it; without it, the demo
 # falls back to its built-in formant voice.

@@ -7,10 +7,19 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import torch
+# numba (librosa's features, ViSQOL's kernels) starts an idle thread pool that slows torch's
+# single-thread kernels down many times (seen: a 1-thread LSTM 100x slower); one thread is enough.
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-from affectcodec import AffectCodec
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two test processes on the two cores: one torch thread each, not two.
+    # Tests that need a thread count set it themselves (threads()).
+    torch.set_num_threads(1)
+
+from affectcodec import AffectCodec  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
