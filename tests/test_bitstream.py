@@ -13,8 +13,8 @@ import pytest
 import soundfile as sf
 import torch
 
+from affectcodec import affc_io
 from affectcodec import bitstream as bs
-from affectcodec import files
 from affectcodec.bitstream import BitstreamError, Header, WindowParams
 from tests.conftest import tiny_codec
 
@@ -227,7 +227,7 @@ def test_file_size_matches_the_nominal_bitrate(tmp_path, nemo, kbps):
     wav = np.concatenate([sf.read(str(p), dtype="float32")[0] for p in names])
     src = tmp_path / "speech.flac"
     sf.write(str(src), wav, 16000)
-    header = files.encode_file(codec, src, tmp_path / "speech.affc", kbps=kbps)
+    header = affc_io.encode_file(codec, src, tmp_path / "speech.affc", kbps=kbps)
     size = (tmp_path / "speech.affc").stat().st_size
     hlen = struct.unpack(">I", (tmp_path / "speech.affc").read_bytes()[5:9])[0]
     overhead = 9 + hlen + 4

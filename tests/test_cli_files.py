@@ -23,7 +23,7 @@ import soundfile as sf
 import torch
 
 import affectcodec
-from affectcodec import bitstream, files
+from affectcodec import affc_io, bitstream
 from tests.conftest import tiny_codec
 
 
@@ -303,7 +303,7 @@ def test_encode_and_decode_default_to_the_shipped_model(tmp_path):
     assert encoded.returncode == 0, encoded.stderr
     header, tokens = bitstream.read(tmp_path / "a.affc")
     assert header.model_name == DEFAULT_MODEL and tokens.shape[0] == 8
-    assert header.weights_hash == files.ModelIdentity.of(affectcodec.load(), DEFAULT_MODEL).weights_hash
+    assert header.weights_hash == affc_io.ModelIdentity.of(affectcodec.load(), DEFAULT_MODEL).weights_hash
     assert resolve(None).name == DEFAULT_MODEL
     decoded = cli("decode", tmp_path / "a.affc", "-o", tmp_path / "b.wav", env=env)
     assert decoded.returncode == 0, decoded.stderr

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 import affectcodec
-from affectcodec.files import encode_audio
+from affectcodec.affc_io import encode_audio
 from affectcodec.nn.determinism import Conv1d, Conv2d, deterministic, invariant_mm
 from tests.conftest import threads
 

@@ -10,10 +10,10 @@ import soundfile as sf
 import torch
 
 from affectcodec import bitstream
+from affectcodec.affc_io import encode_audio
 from affectcodec.cli import main
 from affectcodec.emotion.labels import NEMO_EMOTIONS
 from affectcodec.eval import swap_experiment as swap
-from affectcodec.files import encode_audio
 from affectcodec.swap import swap_emotion
 from tests.conftest import data_initialised, tiny_codec
 

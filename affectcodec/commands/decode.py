@@ -33,7 +33,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec import audio, bitstream, files, fsutil
+    from affectcodec import affc_io, audio, bitstream, fsutil
 
     inputs, input_errors = common.find_inputs(args.inputs, frozenset({"affc"}), ".affc")
     jobs = common.plan_outputs(inputs, args.output, f".{args.format}", audio.AUDIO_EXTENSIONS,
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         codec, identity = models.get(args.model or bundled_name(header.model_name))
         fmt = audio.output_format(job.dst)
         with fsutil.atomic_path(job.dst, args.force) as tmp:
-            writer = files.decode_to(codec, header, tokens, tmp, sample_rate=args.sample_rate,
+            writer = affc_io.decode_to(codec, header, tokens, tmp, sample_rate=args.sample_rate,
                                      model=identity, progress=progress, format=fmt,
                                      subtype=subtype(fmt))
         warn_clipping(job.dst, writer)

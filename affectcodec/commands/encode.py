@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec import audio, bitstream, files
+    from affectcodec import affc_io, audio, bitstream
     from affectcodec.windows import DEFAULT_WINDOW_SECONDS, window_layout
 
     inputs, input_errors = common.find_inputs(args.inputs, audio.AUDIO_EXTENSIONS, "audio")
@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
     jobs = todo
 
     def work(job: common.Job, progress) -> None:
-        stats = files.EncodeStats()
-        files.encode_file(codec, job.src, job.dst, force=args.force, n_stages=n_stages,
+        stats = affc_io.EncodeStats()
+        affc_io.encode_file(codec, job.src, job.dst, force=args.force, n_stages=n_stages,
                           window_seconds=args.window or DEFAULT_WINDOW_SECONDS, model=identity,
                           progress=progress, stats=stats)
         if stats.clipped:

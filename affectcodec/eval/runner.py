@@ -126,7 +126,7 @@ def _task(task: tuple[str, str, float | None, Item, str]) -> str:
     if isinstance(codec, AffectCodec):
         # The CLI's own path: the .affc file's bytes give the actual bitrate.
         from affectcodec import bitstream
-        from affectcodec.files import encode_audio
+        from affectcodec.affc_io import encode_audio
 
         header, tokens = encode_audio(codec, item.path, kbps=kbps)
         file_bytes = len(bitstream.to_bytes(header, tokens))

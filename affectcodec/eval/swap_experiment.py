@@ -17,7 +17,7 @@ effect of the swap is ``swap - control``; its 95 % interval comes from a bootstr
 how much of A's content survives.
 
 Encoding: each utterance is encoded once, at the highest requested rate, through the CLI's
-``.affc`` path (:func:`affectcodec.files.encode_audio`); lower rates are its first stages, which
+``.affc`` path (:func:`affectcodec.affc_io.encode_audio`); lower rates are its first stages, which
 are exactly the tokens of encoding at that rate (residual quantization: stage k only sees the
 residual of stages < k).
 
@@ -140,7 +140,7 @@ def _init_worker(model: str, judge_names: Sequence[str] | None, stages: Sequence
     if threads:
         torch.set_num_threads(threads)
     from affectcodec import load
-    from affectcodec.files import ModelIdentity
+    from affectcodec.affc_io import ModelIdentity
     from affectcodec.judges.loading import load_judges
 
     codec = load(model)
@@ -161,7 +161,7 @@ def _judge_original(u: Utterance) -> tuple[str, dict[str, Any]]:
 def _score_group(task: tuple[list[Utterance], dict[str, Any]]) -> list[dict[str, Any]]:
     """Swaps and controls of one sentence at every rate: one row per output."""
     from affectcodec import bitstream
-    from affectcodec.files import encode_audio
+    from affectcodec.affc_io import encode_audio
     from affectcodec.metrics import stoi
 
     group, stats = task

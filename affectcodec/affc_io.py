@@ -2,10 +2,10 @@
 
 This is what the ``encode`` / ``decode`` / ``reconstruct`` commands run; it is usable from Python::
 
-    from affectcodec import files, load
+    from affectcodec import affc_io, load
     codec = load("path/to/model")
-    files.encode_file(codec, "speech.flac", "speech.affc", kbps=1.5)
-    files.decode_file(codec, "speech.affc", "speech.wav")            # at the source rate
+    affc_io.encode_file(codec, "speech.flac", "speech.affc", kbps=1.5)
+    affc_io.decode_file(codec, "speech.affc", "speech.wav")            # at the source rate
 
 Pipeline: :class:`~affectcodec.audio.AudioReader` (blocks, mono) ->
 :class:`~affectcodec.audio.StreamingResampler` (to 16 kHz) ->
