@@ -46,11 +46,11 @@ def run(args: argparse.Namespace) -> int:
         common.error(message)
 
     def work(job: common.Job, progress) -> None:
-        header, tokens = bitstream.read(job.src)
+        codes, header = bitstream.read(job.src)
         codec, identity = models.get(args.model or bundled_name(header.model_name))
         fmt = audio.output_format(job.dst)
         with fsutil.atomic_path(job.dst, args.force) as tmp:
-            writer = affc_io.decode_to(codec, header, tokens, tmp, sample_rate=args.sample_rate,
+            writer = affc_io.decode_to(codec, codes, header, tmp, sample_rate=args.sample_rate,
                                      model=identity, progress=progress, format=fmt,
                                      subtype=subtype(fmt))
         warn_clipping(job.dst, writer)
@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     total = 0.0
     for src, _ in inputs:
         try:
-            total += bitstream.read_header(src).duration
+            obj = bitstream.read_json(src)
+            total += obj["num_samples"] / obj["sample_rate"]
         except Exception:  # reported when the job runs
             pass
     return common.run_batch(jobs, work, total, args.quiet, failures=len(input_errors))

@@ -67,7 +67,7 @@ def check_resumed(path, identity, n_stages: int, window) -> None:
     from affectcodec import bitstream
 
     try:
-        header = bitstream.read_header(path)
+        codes, header = bitstream.read(path)
     except (bitstream.BitstreamError, OSError) as exc:
         raise common.CommandError(f"{path} exists but cannot be resumed over ({common.describe(exc)}); "
                                   f"remove it or use -f") from None
@@ -75,7 +75,7 @@ def check_resumed(path, identity, n_stages: int, window) -> None:
         identity.check(header)
     except ValueError as exc:
         raise common.CommandError(f"{path} cannot be kept: {exc}, or -f") from None
-    if (n_stages, window) != (header.num_stages, header.window):
+    if (n_stages, window) != (codes.num_stages, header.window):
         raise common.CommandError(f"{path} was written with another model, bitrate or window than "
                                   f"this run's; --skip-existing would mix them (use -f, or the same "
                                   f"arguments)")

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     def work(job: common.Job, progress) -> None:
         stats = affc_io.EncodeStats()
-        header, tokens = affc_io.encode_audio(codec, job.src, n_stages=n_stages, model=identity,
+        codes, header = affc_io.encode_audio(codec, job.src, n_stages=n_stages, model=identity,
                                             window_seconds=args.window or DEFAULT_WINDOW_SECONDS,
                                             progress=lambda s: progress(s / 2), stats=stats)
         if stats.clipped:
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
                         f"{stats.peak:.3f}): the input may be clipped")
         fmt = audio.output_format(job.dst)
         with fsutil.atomic_path(job.dst, args.force) as tmp:
-            writer = affc_io.decode_to(codec, header, tokens, tmp, sample_rate=args.sample_rate,
+            writer = affc_io.decode_to(codec, codes, header, tmp, sample_rate=args.sample_rate,
                                      model=identity, format=fmt, subtype=subtype(fmt),
                                      progress=lambda s: progress(s / 2))
         warn_clipping(job.dst, writer)

@@ -120,7 +120,7 @@ def run(out: Path, model: str | None = None, text: str | None = None) -> int:
     signals = {f"original ({source.split(' (')[0]})": reference}
     for kbps in codec.bitrates:
         affc, decoded = out / f"demo_{kbps:g}kbps.affc", out / f"decoded_{kbps:g}kbps.wav"
-        header = affc_io.encode_file(codec, original, affc, kbps=kbps, model=identity, force=True)
+        _, header = affc_io.encode_file(codec, original, affc, kbps=kbps, model=identity, force=True)
         affc_io.decode_file(codec, affc, decoded, model=identity, force=True)
         y = sf.read(decoded, dtype="float32")[0]
         file_kbps = affc.stat().st_size * 8 / duration / 1000

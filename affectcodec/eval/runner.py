@@ -128,9 +128,8 @@ def _task(task: tuple[str, str, float | None, Item, str]) -> str:
         from affectcodec import bitstream
         from affectcodec.affc_io import encode_audio
 
-        header, tokens = encode_audio(codec, item.path, kbps=kbps)
-        file_bytes = len(bitstream.to_bytes(header, tokens))
-        codes = bitstream.to_codes(header, tokens)
+        codes, header = encode_audio(codec, item.path, kbps=kbps)
+        file_bytes = len(bitstream.to_bytes(codes, header))
     else:
         codes = codec.encode(wav, sample_rate=MODEL_RATE, kbps=kbps)
     rec = codec.decode(codes)[0]  # [1, N]

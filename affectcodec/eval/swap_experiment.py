@@ -160,15 +160,13 @@ def _judge_original(u: Utterance) -> tuple[str, dict[str, Any]]:
 
 def _score_group(task: tuple[list[Utterance], dict[str, Any]]) -> list[dict[str, Any]]:
     """Swaps and controls of one sentence at every rate: one row per output."""
-    from affectcodec import bitstream
     from affectcodec.affc_io import encode_audio
     from affectcodec.metrics import stoi
 
     group, stats = task
     codec, judges, stages = _WORKER["codec"], _WORKER["judges"], _WORKER["stages"]
     top = max(k for _, k in stages)
-    codes = [bitstream.to_codes(*encode_audio(codec, u.path, n_stages=top, model=_WORKER["identity"]))
-             for u in group]
+    codes = [encode_audio(codec, u.path, n_stages=top, model=_WORKER["identity"])[0] for u in group]
     refs = [audio.load(u.path)[0].numpy() for u in group]
     rows = []
     for kbps, k in stages:
