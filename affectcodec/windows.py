@@ -50,9 +50,12 @@ def window_layout(codec: AffectCodec, window_seconds: float = DEFAULT_WINDOW_SEC
     """The window layout for ``codec``: ``window_seconds`` per window, contexts from the model.
 
     Raises:
+        TypeError: a codec that cannot be run in windows (:attr:`~affectcodec.Codec.supports_affc`).
         ValueError: a window outside :data:`~affectcodec.limits.MIN_WINDOW_SECONDS` ..
             :data:`~affectcodec.limits.MAX_WINDOW_SECONDS`.
     """
+    if not codec.supports_affc:
+        raise TypeError(f"{type(codec).__name__} cannot be encoded in windows or written to .affc files")
     if not MIN_WINDOW_SECONDS <= window_seconds <= MAX_WINDOW_SECONDS:  # also refuses NaN
         raise ValueError(f"window must be {MIN_WINDOW_SECONDS:g}..{MAX_WINDOW_SECONDS:g} s, "
                          f"got {window_seconds:g} s")

@@ -25,7 +25,6 @@ import torch
 from affectcodec import audio
 from affectcodec.audio import MODEL_RATE
 from affectcodec.baselines import REFERENCE_CODECS
-from affectcodec.codec import AffectCodec
 from affectcodec.eval.workers import WorkerPool
 
 _WORKER: dict[str, Any] = {}
@@ -123,7 +122,7 @@ def _task(task: tuple[str, str, float | None, Item, str]) -> str:
         return cache
     codec = _WORKER["codecs"][model]
     file_bytes = None
-    if isinstance(codec, AffectCodec):
+    if codec.supports_affc:
         # The CLI's own path: the .affc file's bytes give the actual bitrate.
         from affectcodec import bitstream
         from affectcodec.affc_io import encode_audio
