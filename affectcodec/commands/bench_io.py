@@ -161,7 +161,7 @@ def _child(model: str, wav: str, affc: str, out: str, device: str, kbps: str) ->
     sf.write(str(warm), (torch.randn(16000) * 0.1).numpy(), 16000)
     affc_io.encode_file(codec, warm, warm.with_suffix(".affc"), force=True, model=identity, **kwargs)
     affc_io.decode_file(codec, warm.with_suffix(".affc"), warm.with_name("warmup_out.wav"),
-                      force=True, model=identity)
+                        force=True, model=identity)
 
     def reporter(phase: str):
         done, last, w0, c0 = 0.0, 0.0, time.perf_counter(), time.process_time()
@@ -179,7 +179,7 @@ def _child(model: str, wav: str, affc: str, out: str, device: str, kbps: str) ->
 
     t0, c0 = time.perf_counter(), time.process_time()
     affc_io.encode_file(codec, wav, affc, force=True, model=identity, progress=reporter("encode"),
-                      **kwargs)
+                        **kwargs)
     t1, c1 = time.perf_counter(), time.process_time()
     affc_io.decode_file(codec, affc, out, force=True, model=identity, progress=reporter("decode"))
     t2, c2 = time.perf_counter(), time.process_time()

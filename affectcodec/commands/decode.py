@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         fmt = audio.output_format(job.dst)
         with fsutil.atomic_path(job.dst, args.force) as tmp:
             writer = affc_io.decode_to(codec, codes, header, tmp, sample_rate=args.sample_rate,
-                                     model=identity, progress=progress, format=fmt,
-                                     subtype=subtype(fmt))
+                                       model=identity, progress=progress, format=fmt,
+                                       subtype=subtype(fmt))
         warn_clipping(job.dst, writer)
 
     total = 0.0

@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     def work(job: common.Job, progress) -> None:
         stats = affc_io.EncodeStats()
         affc_io.encode_file(codec, job.src, job.dst, force=args.force, n_stages=n_stages,
-                          window_seconds=args.window or DEFAULT_WINDOW_SECONDS, model=identity,
-                          progress=progress, stats=stats)
+                            window_seconds=args.window or DEFAULT_WINDOW_SECONDS, model=identity,
+                            progress=progress, stats=stats)
         if stats.clipped:
             common.warn(f"{job.src}: {stats.clipped} samples at or beyond full scale (peak "
                         f"{stats.peak:.3f}): the input may be clipped")

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         swapped = swap_emotion(codes_a, codes_b)
         with fsutil.atomic_path(args.output, args.force) as tmp:
             affc_io.decode_to(codec, swapped, header_a, tmp, model=identity,
-                            format=audio.output_format(args.output))
+                              format=audio.output_format(args.output))
     except (ValueError, OSError) as exc:
         raise CommandError(common.describe(exc)) from exc
     return 0
