@@ -331,23 +331,38 @@ def check_header(obj: Any) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ Codes <-> JSON
 def to_json(codes: Codes, header: Header) -> dict[str, Any]:
-    """The JSON header of a file holding ``codes`` (one item: tokens [1, K, T]), not yet checked.
+    """The checked JSON header (canonical form, :func:`check_header`) of a file holding ``codes``.
 
     The layout fields are the codes' own (:data:`~affectcodec.codes.LAYOUT_FIELDS`, stored under
     the same names); ``num_samples``, ``num_frames`` and ``num_stages`` are ``lengths[0]``, T and
     K; ``bits_per_token`` follows from the cardinality; the rest is ``header``'s.
+
+    Args:
+        codes: one item: tokens int [1, K, T] (``T = max(1, ceil(lengths[0] / hop_length))``);
+            ``source_sample_rate``, if set, must be ``header``'s.
+        header: what the file records beyond the codes.
+
+    Raises:
+        BitstreamError: more than one item, frames that do not match the length, another source
+            rate than the header's, or a field out of range.
     """
     if codes.tokens.dim() != 3 or codes.tokens.shape[0] != 1:
         raise BitstreamError(f"a .affc file holds one item: tokens [1, K, T], got shape "
                              f"{tuple(codes.tokens.shape)}")
+    if codes.source_sample_rate not in (None, header.source_sample_rate):
+        raise BitstreamError(f"codes of a {codes.source_sample_rate} Hz source with a header of a "
+                             f"{header.source_sample_rate} Hz source")
     cardinality = codes.cardinality
     stored = {**asdict(header), **codes.layout, "num_samples": int(codes.lengths[0]),
               "num_frames": int(codes.tokens.shape[-1]), "num_stages": codes.num_stages,
               "bits_per_token": bits_for(cardinality) if cardinality >= 1 else 0}
     if stored["levels"] is not None:
         stored["levels"] = list(stored["levels"])
-    obj = {k: stored[k] for k in _FIELDS}
-    return obj | _derived(obj)
+    hop, num_samples, frames = stored["hop_length"], stored["num_samples"], stored["num_frames"]
+    if hop >= 1 and frames != max(1, -(-num_samples // hop)):
+        raise BitstreamError(f"tokens of {frames} frames do not match the length of {num_samples} "
+                             f"samples ({max(1, -(-num_samples // hop))} frames of {hop})")
+    return check_header({k: stored[k] for k in _FIELDS})
 
 
 def from_json(obj: Any, tokens: Tensor) -> tuple[Codes, Header]:
@@ -377,26 +392,12 @@ def from_json(obj: Any, tokens: Tensor) -> tuple[Codes, Header]:
 
 # ------------------------------------------------------------------------------ write / read
 def to_bytes(codes: Codes, header: Header) -> bytes:
-    """Serialise one item's codes and its header.
-
-    Args:
-        codes: tokens int [1, K, T] (``T = max(1, ceil(lengths[0] / hop_length))``) with their
-            layout; ``source_sample_rate``, if set, must be ``header``'s.
-        header: what the file records beyond the codes.
+    """Serialise one item's codes and its header (arguments as :func:`to_json`).
 
     Raises:
-        BitstreamError: more than one item, frames that do not match the length, a header field
-            out of range, or a token >= the cardinality.
+        BitstreamError: what :func:`to_json` raises, or a token >= the cardinality.
     """
-    if codes.source_sample_rate not in (None, header.source_sample_rate):
-        raise BitstreamError(f"codes of a {codes.source_sample_rate} Hz source with a header of a "
-                             f"{header.source_sample_rate} Hz source")
-    obj = to_json(codes, header)
-    hop, num_samples, frames = obj["hop_length"], obj["num_samples"], obj["num_frames"]
-    if hop >= 1 and frames != max(1, -(-num_samples // hop)):
-        raise BitstreamError(f"tokens of {frames} frames do not match the length of {num_samples} "
-                             f"samples ({max(1, -(-num_samples // hop))} frames of {hop})")
-    obj = check_header(obj)  # validate what we are about to write
+    obj = to_json(codes, header)  # checked: what we are about to write
     arr = codes.tokens[0].detach().cpu().numpy()  # [K, T]
     if arr.size and (arr.min() < 0 or arr.max() >= obj["cardinality"]):
         raise BitstreamError(f"token values must be in 0..{obj['cardinality'] - 1}")

@@ -102,6 +102,8 @@ def test_writer_is_deterministic_and_rejects_bad_tokens():
                     header)
     with pytest.raises(BitstreamError, match="22050 Hz source"):
         bs.to_bytes(replace(codes, source_sample_rate=22050), header)
+    with pytest.raises(BitstreamError, match="'hop_length' must be in 1.."):  # not a ZeroDivisionError
+        bs.to_bytes(replace(codes, hop_length=0), header)
 
 
 # ------------------------------------------------------------------------------ reader checks
