@@ -1,11 +1,16 @@
 """The ``.affc`` token file: write, read and validate (specification: ``docs/bitstream.md``).
 
+A file holds the :class:`~affectcodec.Codes` of one recording (tokens [1, K, T]) and a
+:class:`Header`: what the container records beyond the codes (the model, the source file, the
+window layout). :func:`to_json` and :func:`from_json` are the one mapping between the two and
+the JSON header, each way.
+
 Layout (all integers big-endian)::
 
     magic          4 bytes   b"AFFC"
     version        1 byte    FORMAT_VERSION (1)
     header length  4 bytes   unsigned, 2 .. MAX_HEADER_BYTES
-    header         UTF-8 JSON object (see :class:`Header`), canonical: sorted keys, no spaces
+    header         UTF-8 JSON object (:func:`to_json`), canonical: sorted keys, no spaces
     payload        ceil(frames * stages * bits_per_token / 8) bytes of bit-packed tokens
     crc32          4 bytes   zlib.crc32 of every byte before it (magic .. end of payload)
 
@@ -24,7 +29,7 @@ import math
 import os
 import struct
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -83,7 +88,10 @@ class WindowParams:
 
 @dataclass(frozen=True)
 class Header:
-    """The JSON header of a ``.affc`` file.
+    """What a ``.affc`` file records beyond its :class:`~affectcodec.Codes`.
+
+    The token layout (sample rate, hop, cardinality, levels, emotion digits), the sample count
+    and the shape are the codes' own; these are the container's.
 
     Attributes:
         model_name: name of the model folder that encoded the file (informational).
@@ -92,16 +100,6 @@ class Header:
         source_sample_rate: rate of the input file (Hz).
         source_channels: channels of the input file (downmixed to mono before encoding).
         source_num_samples: samples per channel of the input file.
-        sample_rate: the model's rate (Hz); tokens describe audio at this rate.
-        hop_length: samples per frame at ``sample_rate``.
-        num_samples: samples of the encoded (resampled, mono) signal at ``sample_rate``.
-        num_frames: token frames T = max(1, ceil(num_samples / hop_length)).
-        num_stages: residual stages K carried (the bitrate).
-        cardinality: distinct values of one token.
-        levels: FSQ level layout of a composite token (product = cardinality), or None for
-            codebook tokens.
-        num_emotion_digits: leading digits of the layout that are the emotion partition.
-        bits_per_token: stored bits per token, ``max(1, ceil(log2(cardinality)))``.
         window: the window layout the file was encoded with.
         encoder: software that wrote the file (e.g. ``"affectcodec 0.1.0"``).
     """
@@ -112,40 +110,8 @@ class Header:
     source_sample_rate: int
     source_channels: int
     source_num_samples: int
-    sample_rate: int
-    hop_length: int
-    num_samples: int
-    num_frames: int
-    num_stages: int
-    cardinality: int
-    levels: tuple[int, ...] | None
-    num_emotion_digits: int
-    bits_per_token: int
     window: WindowParams
     encoder: str = field(default="")
-
-    @property
-    def frame_rate(self) -> float:
-        """Frames per second."""
-        return self.sample_rate / self.hop_length
-
-    @property
-    def kbps(self) -> float:
-        """Nominal bitrate: stages x log2(cardinality) x frame rate / 1000."""
-        return self.num_stages * math.log2(self.cardinality) * self.frame_rate / 1000.0
-
-    @property
-    def duration(self) -> float:
-        """Seconds of audio."""
-        return self.num_samples / self.sample_rate
-
-    def to_json(self) -> dict[str, Any]:
-        """The header as written to the file (plus derived ``frame_rate`` and ``kbps``)."""
-        d = asdict(self)
-        d["levels"] = list(self.levels) if self.levels is not None else None
-        d["frame_rate"] = self.frame_rate
-        d["kbps"] = round(self.kbps, 6)
-        return d
 
 
 def bits_for(cardinality: int) -> int:
@@ -233,6 +199,11 @@ _INT_FIELDS = ("source_sample_rate", "source_channels", "source_num_samples", "s
 _STR_FIELDS = ("model_name", "config_hash", "weights_hash", "encoder")
 _DERIVED = ("frame_rate", "kbps")
 _WINDOW_FIELDS = ("frames", "context_frames", "decoder_context_frames")
+#: Every stored field, in the order of the specification (and of ``affectcodec info``).
+_FIELDS = ("model_name", "config_hash", "weights_hash", "source_sample_rate", "source_channels",
+           "source_num_samples", "sample_rate", "hop_length", "num_samples", "num_frames",
+           "num_stages", "cardinality", "levels", "num_emotion_digits", "bits_per_token", "window",
+           "encoder")
 
 
 #: Range of every integer field (``num_stages`` and the level layout are checked apart).
@@ -272,8 +243,20 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def header_from_json(obj: Any) -> Header:
-    """Validate a parsed JSON header (fields, types, ranges, consistency) and build it.
+def _derived(obj: dict[str, Any]) -> dict[str, float]:
+    """The informational fields, from the stored ones: ``frame_rate`` and ``kbps``."""
+    frame_rate = obj["sample_rate"] / obj["hop_length"]
+    kbps = obj["num_stages"] * math.log2(obj["cardinality"]) * frame_rate / 1000.0
+    return {"frame_rate": frame_rate, "kbps": round(kbps, 6)}
+
+
+def check_header(obj: Any) -> dict[str, Any]:
+    """Validate a parsed JSON header (fields, types, ranges, consistency).
+
+    Returns:
+        The header in canonical form: every stored field in the specification's order, then the
+        derived ``frame_rate`` and ``kbps`` (what :func:`to_json` writes and ``affectcodec info``
+        prints).
 
     Raises:
         BitstreamError: naming the first field that is missing, of the wrong type or inconsistent.
@@ -334,41 +317,95 @@ def header_from_json(obj: Any) -> Header:
             or window["frames"] < 1:
         raise BitstreamError(f"header window values must be integers in 0..{_WINDOW_MAX} "
                              f"(frames >= 1), got {window}")
-    header = Header(levels=levels, window=WindowParams(**window),
-                    **{k: obj[k] for k in _INT_FIELDS + _STR_FIELDS})
+    canonical = {k: obj[k] for k in _FIELDS}
+    canonical["window"] = {k: window[k] for k in _WINDOW_FIELDS}
+    derived = _derived(canonical)
     for name in _DERIVED:  # optional, informational; if present they must agree
         if name in obj:
-            value = obj[name]
-            mine = header.frame_rate if name == "frame_rate" else round(header.kbps, 6)
+            value, mine = obj[name], derived[name]
             if not isinstance(value, (int, float)) or isinstance(value, bool) \
                     or not math.isclose(value, mine, rel_tol=1e-9):
                 raise BitstreamError(f"header field {name!r} is {value!r}, expected {mine}")
-    return header
+    return canonical | derived
+
+
+# ------------------------------------------------------------------------------ Codes <-> JSON
+def to_json(codes: Codes, header: Header) -> dict[str, Any]:
+    """The checked JSON header (canonical form, :func:`check_header`) of a file holding ``codes``.
+
+    The layout fields are the codes' own (:data:`~affectcodec.codes.LAYOUT_FIELDS`, stored under
+    the same names); ``num_samples``, ``num_frames`` and ``num_stages`` are ``lengths[0]``, T and
+    K; ``bits_per_token`` follows from the cardinality; the rest is ``header``'s.
+
+    Args:
+        codes: one item: tokens int [1, K, T] (``T = max(1, ceil(lengths[0] / hop_length))``);
+            ``source_sample_rate``, if set, must be ``header``'s.
+        header: what the file records beyond the codes.
+
+    Raises:
+        BitstreamError: more than one item, frames that do not match the length, another source
+            rate than the header's, or a field out of range.
+    """
+    if codes.tokens.dim() != 3 or codes.tokens.shape[0] != 1:
+        raise BitstreamError(f"a .affc file holds one item: tokens [1, K, T], got shape "
+                             f"{tuple(codes.tokens.shape)}")
+    if codes.source_sample_rate not in (None, header.source_sample_rate):
+        raise BitstreamError(f"codes of a {codes.source_sample_rate} Hz source with a header of a "
+                             f"{header.source_sample_rate} Hz source")
+    cardinality = codes.cardinality
+    stored = {**asdict(header), **codes.layout, "num_samples": int(codes.lengths[0]),
+              "num_frames": int(codes.tokens.shape[-1]), "num_stages": codes.num_stages,
+              "bits_per_token": bits_for(cardinality) if cardinality >= 1 else 0}
+    if stored["levels"] is not None:
+        stored["levels"] = list(stored["levels"])
+    hop, num_samples, frames = stored["hop_length"], stored["num_samples"], stored["num_frames"]
+    if hop >= 1 and frames != max(1, -(-num_samples // hop)):
+        raise BitstreamError(f"tokens of {frames} frames do not match the length of {num_samples} "
+                             f"samples ({max(1, -(-num_samples // hop))} frames of {hop})")
+    return check_header({k: stored[k] for k in _FIELDS})
+
+
+def from_json(obj: Any, tokens: Tensor) -> tuple[Codes, Header]:
+    """Inverse of :func:`to_json`: the codes and header of a checked JSON header and its tokens.
+
+    Args:
+        obj: a parsed JSON header (checked here by :func:`check_header`).
+        tokens: int [1, K, T], K and T as the header says.
+
+    Raises:
+        BitstreamError: the header is invalid, or the tokens' shape is not the header's.
+    """
+    import torch
+
+    from affectcodec.codes import Codes
+
+    obj = check_header(obj)
+    shape = (1, obj["num_stages"], obj["num_frames"])
+    if tuple(tokens.shape) != shape:
+        raise BitstreamError(f"tokens of shape {tuple(tokens.shape)} do not match the header {list(shape)}")
+    header = Header(**{f.name: obj[f.name] for f in fields(Header) if f.name != "window"},
+                    window=WindowParams(**obj["window"]))
+    codes = Codes.from_layout(tokens, torch.tensor([obj["num_samples"]]), obj,
+                              source_sample_rate=obj["source_sample_rate"])
+    return codes, header
 
 
 # ------------------------------------------------------------------------------ write / read
-def to_bytes(header: Header, tokens: Tensor | np.ndarray) -> bytes:
-    """Serialise a header and its tokens.
-
-    Args:
-        header: the file's header; ``num_stages`` and ``num_frames`` must match ``tokens``.
-        tokens: int [K, T] (one item of a ``Codes`` batch, stages first).
+def to_bytes(codes: Codes, header: Header) -> bytes:
+    """Serialise one item's codes and its header (arguments as :func:`to_json`).
 
     Raises:
-        BitstreamError: shapes disagree with the header, or a token is >= the cardinality.
+        BitstreamError: what :func:`to_json` raises, or a token >= the cardinality.
     """
-    header = header_from_json(header.to_json())  # validate what we are about to write
-    arr = tokens.detach().cpu().numpy() if hasattr(tokens, "detach") else np.asarray(tokens)
-    if arr.ndim != 2 or arr.shape != (header.num_stages, header.num_frames):
-        raise BitstreamError(f"tokens of shape {arr.shape} do not match the header "
-                             f"[{header.num_stages}, {header.num_frames}]")
-    if arr.size and (arr.min() < 0 or arr.max() >= header.cardinality):
-        raise BitstreamError(f"token values must be in 0..{header.cardinality - 1}")
-    blob = json.dumps(header.to_json(), sort_keys=True, separators=(",", ":")).encode()
+    obj = to_json(codes, header)  # checked: what we are about to write
+    arr = codes.tokens[0].detach().cpu().numpy()  # [K, T]
+    if arr.size and (arr.min() < 0 or arr.max() >= obj["cardinality"]):
+        raise BitstreamError(f"token values must be in 0..{obj['cardinality'] - 1}")
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
     if len(blob) > MAX_HEADER_BYTES:
         raise BitstreamError(f"header of {len(blob)} bytes exceeds {MAX_HEADER_BYTES}")
     body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(blob)) + blob + \
-        pack_tokens(arr.T, header.bits_per_token)  # [T, K]: frame-major
+        pack_tokens(arr.T, obj["bits_per_token"])  # [T, K]: frame-major
     return body + struct.pack(">I", zlib.crc32(body))
 
 
@@ -387,11 +424,12 @@ def _read_exact(f: BinaryIO, n: int, what: str) -> bytes:
     return b"".join(chunks)
 
 
-def read_from(f: BinaryIO) -> tuple[Header, Tensor]:
+def read_from(f: BinaryIO) -> tuple[Codes, Header]:
     """Read and fully validate one ``.affc`` stream from a binary file object.
 
     Returns:
-        ``(header, tokens)`` with tokens int64 [K, T].
+        ``(codes, header)``: codes with tokens int64 [1, K, T], ``lengths`` [1] the encoded
+        samples at the model rate, the file's token layout and source rate.
 
     Raises:
         BitstreamError: anything wrong, in this order: magic, version, header length, header
@@ -400,12 +438,14 @@ def read_from(f: BinaryIO) -> tuple[Header, Tensor]:
     """
     import torch
 
-    header, flat = _read_validated(f)
-    return header, torch.from_numpy(flat.reshape(header.num_frames, header.num_stages).T.copy())
+    obj, flat = _read_validated(f)
+    tokens = torch.from_numpy(flat.reshape(obj["num_frames"], obj["num_stages"]).T.copy())
+    return from_json(obj, tokens[None])
 
 
-def _read_validated(f: BinaryIO) -> tuple[Header, np.ndarray]:
-    """:func:`read_from`'s checks; the tokens as int64 [T * K], frame-major."""
+def _read_validated(f: BinaryIO) -> tuple[dict[str, Any], np.ndarray]:
+    """:func:`read_from`'s checks; the canonical header and the tokens as int64 [T * K],
+    frame-major."""
     magic, version, hlen = _PREFIX.unpack(_read_exact(f, _PREFIX.size, "the file prefix"))
     if magic != MAGIC:
         raise BitstreamError(f"not an .affc file (magic {magic!r}, expected {MAGIC!r})")
@@ -421,9 +461,9 @@ def _read_validated(f: BinaryIO) -> tuple[Header, np.ndarray]:
         obj = json.loads(blob.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:  # ValueError: also integers of > 4300 digits
         raise BitstreamError(f"header is not valid UTF-8 JSON ({str(exc)[:120]})") from None
-    header = header_from_json(obj)
-    count = header.num_frames * header.num_stages
-    payload = _read_exact(f, packed_size(count, header.bits_per_token), "the token payload")
+    header = check_header(obj)
+    count = header["num_frames"] * header["num_stages"]
+    payload = _read_exact(f, packed_size(count, header["bits_per_token"]), "the token payload")
     (crc,) = struct.unpack(">I", _read_exact(f, 4, "the CRC32"))
     if f.read(1):
         raise BitstreamError("trailing bytes after the CRC32")
@@ -431,21 +471,21 @@ def _read_validated(f: BinaryIO) -> tuple[Header, np.ndarray]:
     if crc != actual:
         raise BitstreamError(f"CRC32 mismatch (stored {crc:08x}, computed {actual:08x}): the file is "
                              f"corrupt")
-    flat = unpack_tokens(payload, count, header.bits_per_token)
-    if count and int(flat.max()) >= header.cardinality:
-        bad = int(np.argmax(flat >= header.cardinality))
-        raise BitstreamError(f"token {int(flat[bad])} at frame {bad // header.num_stages}, stage "
-                             f"{bad % header.num_stages} is >= the cardinality {header.cardinality}")
+    flat = unpack_tokens(payload, count, header["bits_per_token"])
+    if count and int(flat.max()) >= header["cardinality"]:
+        bad = int(np.argmax(flat >= header["cardinality"]))
+        raise BitstreamError(f"token {int(flat[bad])} at frame {bad // header['num_stages']}, stage "
+                             f"{bad % header['num_stages']} is >= the cardinality {header['cardinality']}")
     return header, flat
 
 
-def from_bytes(data: bytes) -> tuple[Header, Tensor]:
+def from_bytes(data: bytes) -> tuple[Codes, Header]:
     """:func:`read_from` over bytes in memory."""
     return read_from(io.BytesIO(data))
 
 
-def read(path: str | os.PathLike) -> tuple[Header, Tensor]:
-    """Read and validate a ``.affc`` file: ``(header, tokens int64 [K, T])``.
+def read(path: str | os.PathLike) -> tuple[Codes, Header]:
+    """Read and validate a ``.affc`` file: ``(codes, header)``, tokens int64 [1, K, T].
 
     Raises:
         BitstreamError: the file is not a valid ``.affc`` file (see :func:`read_from`).
@@ -455,27 +495,15 @@ def read(path: str | os.PathLike) -> tuple[Header, Tensor]:
         return read_from(f)
 
 
-def read_header(path: str | os.PathLike) -> Header:
-    """The validated header of a ``.affc`` file (the payload and CRC are checked too)."""
+def read_json(path: str | os.PathLike) -> dict[str, Any]:
+    """The validated header of a ``.affc`` file in canonical form (:func:`check_header`), without
+    torch; the payload and CRC are checked too."""
     with open(path, "rb") as f:
         return _read_validated(f)[0]
 
 
-def write(path: str | os.PathLike, header: Header, tokens: Tensor | np.ndarray) -> Path:
+def write(path: str | os.PathLike, codes: Codes, header: Header) -> Path:
     """Write a ``.affc`` file (not atomic: the CLI writes to a temporary name and renames)."""
     path = Path(path)
-    path.write_bytes(to_bytes(header, tokens))
+    path.write_bytes(to_bytes(codes, header))
     return path
-
-
-def to_codes(header: Header, tokens: Tensor) -> Codes:
-    """A one-item :class:`Codes` (tokens int64 [1, K, T]) from a file's header and tokens."""
-    import torch
-
-    from affectcodec.codes import Codes
-
-    return Codes(tokens=tokens[None].long(), lengths=torch.tensor([header.num_samples]),
-                 sample_rate=header.sample_rate, hop_length=header.hop_length,
-                 cardinality=header.cardinality, levels=header.levels,
-                 num_emotion_digits=header.num_emotion_digits,
-                 source_sample_rate=header.source_sample_rate)

@@ -265,6 +265,10 @@ class AffectCodec(Codec, nn.Module):
         return tuple(self.config["rate_stages"])
 
     @property
+    def supports_affc(self) -> bool:
+        return True
+
+    @property
     def config_hash(self) -> str:
         """Short SHA-256 of the canonical config: identifies the architecture in token files."""
         blob = json.dumps(self.config, sort_keys=True, separators=(",", ":")).encode()

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import Tensor
+
+#: The fields of :class:`Codes` that say how to read its tokens (the token layout), as opposed
+#: to which tokens and how many samples: what a container stores beside the tokens, under these
+#: names (the ``.affc`` header does), and what :meth:`Codes.from_layout` rebuilds codes from.
+LAYOUT_FIELDS = ("sample_rate", "hop_length", "cardinality", "levels", "num_emotion_digits")
 
 
 def _basis(levels: tuple[int, ...]) -> list[int]:
@@ -51,6 +58,26 @@ class Codes:
                              f"got {tuple(self.lengths.shape)}")
         if self.levels is not None and math.prod(self.levels) != self.cardinality:
             raise ValueError(f"levels {self.levels} do not multiply to cardinality {self.cardinality}")
+
+    @classmethod
+    def from_layout(cls, tokens: Tensor, lengths: Tensor, layout: Mapping[str, Any],
+                    source_sample_rate: int | None = None) -> Codes:
+        """Codes of stored tokens: ``tokens`` int [B, K, T] and ``lengths`` [B] valid samples, in
+        the token layout ``layout`` (a mapping with the keys of :data:`LAYOUT_FIELDS`, e.g. a
+        ``.affc`` header; other keys are ignored). A codec builds its codes with
+        :meth:`~affectcodec.Codec.codes` instead."""
+        levels = layout["levels"]
+        return cls(tokens=tokens.long(), lengths=lengths.long(), sample_rate=int(layout["sample_rate"]),
+                   hop_length=int(layout["hop_length"]), cardinality=int(layout["cardinality"]),
+                   levels=None if levels is None else tuple(int(x) for x in levels),
+                   num_emotion_digits=int(layout["num_emotion_digits"]),
+                   source_sample_rate=source_sample_rate)
+
+    @property
+    def layout(self) -> dict[str, Any]:
+        """The token layout, ``{name: value}`` for the names of :data:`LAYOUT_FIELDS`: what a
+        reader needs beside the tokens and lengths to interpret them."""
+        return {name: getattr(self, name) for name in LAYOUT_FIELDS}
 
     @property
     def num_stages(self) -> int:

@@ -59,6 +59,15 @@ class Codec(ABC):
         """How many leading digits of :attr:`levels` are the emotion partition (0: none)."""
         return 0
 
+    @property
+    def supports_affc(self) -> bool:
+        """Whether :mod:`affectcodec.affc_io` can encode audio with this codec to ``.affc`` files
+        and decode them: it needs a bounded receptive field, so that long files are encoded in
+        windows with the whole file's tokens, and a config and weights hash that name the model in
+        the header. AffectCodec models (the RVQ baseline among them) do; the wrapped codecs (DAC,
+        Opus, Codec2) run in memory only (False)."""
+        return False
+
     def codes(self, tokens: Tensor, lengths: Tensor, source_sample_rate: int | None = None) -> Codes:
         """The one factory of this codec's :class:`~affectcodec.Codes`: ``tokens`` int [B, K, T]
         with ``lengths`` [B] valid samples at :attr:`sample_rate`, in this codec's token layout."""

@@ -1,8 +1,8 @@
 """Property fuzzing of the ``.affc`` reader with hypothesis.
 
 The property: for any bytes, :func:`affectcodec.bitstream.from_bytes` either raises
-``BitstreamError`` or returns a header the writer accepts with tokens in range, which the
-writer turns back into the same header and tokens. Any other exception, or an accepted file
+``BitstreamError`` or returns codes and a header the writer accepts, with tokens in range, which
+the writer turns back into the same codes and header. Any other exception, or an accepted file
 the writer would refuse, is a failure.
 
 Three generators, each aimed past the checks before it: random mutations of a valid file
@@ -26,10 +26,12 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from affectcodec import bitstream as bs
+from affectcodec.codes import Codes
 
 CORPUS = Path(__file__).parent / "assets" / "bitstream_corpus"
 
@@ -40,12 +42,13 @@ def valid_file(levels=(3, 5), stages=3, frames=7) -> bytes:
     header = bs.Header(
         model_name="m", config_hash="0123456789abcdef", weights_hash="fedcba9876543210",
         source_sample_rate=44100, source_channels=2, source_num_samples=num_samples * 44100 // 16000,
-        sample_rate=16000, hop_length=320, num_samples=num_samples, num_frames=frames,
-        num_stages=stages, cardinality=int(np.prod(levels)), levels=tuple(levels),
-        num_emotion_digits=1, bits_per_token=bs.bits_for(int(np.prod(levels))),
         window=bs.WindowParams(500, 116, 21), encoder="fuzz")
-    tokens = np.random.default_rng(0).integers(0, header.cardinality, size=(stages, frames))
-    return bs.to_bytes(header, tokens)
+    cardinality = int(np.prod(levels))
+    tokens = np.random.default_rng(0).integers(0, cardinality, size=(1, stages, frames))
+    codes = Codes(tokens=torch.from_numpy(tokens), lengths=torch.tensor([num_samples]),
+                  sample_rate=16000, hop_length=320, cardinality=cardinality, levels=tuple(levels),
+                  num_emotion_digits=1)
+    return bs.to_bytes(codes, header)
 
 
 def split(data: bytes) -> tuple[bytes, dict, bytes]:
@@ -61,13 +64,16 @@ def assemble(prefix: bytes, blob: bytes, payload: bytes) -> bytes:
 def check(data: bytes) -> str:
     """Apply the property to one input; returns "accepted" or "rejected", raises on a failure."""
     try:
-        header, tokens = bs.from_bytes(data)
+        codes, header = bs.from_bytes(data)
     except bs.BitstreamError:
         return "rejected"
-    assert tokens.shape == (header.num_stages, header.num_frames)
-    assert int(tokens.min()) >= 0 and int(tokens.max()) < header.cardinality
-    again, tokens2 = bs.from_bytes(bs.to_bytes(header, tokens))  # the writer accepts it
-    assert again == header and bool((tokens2 == tokens).all())
+    tokens = codes.tokens
+    assert tokens.shape == (1, codes.num_stages, max(1, int(codes.frame_lengths[0])))
+    assert int(tokens.min()) >= 0 and int(tokens.max()) < codes.cardinality
+    codes2, again = bs.from_bytes(bs.to_bytes(codes, header))  # the writer accepts it
+    assert again == header and bool((codes2.tokens == tokens).all())
+    assert torch.equal(codes2.lengths, codes.lengths) and codes2.layout == codes.layout
+    assert codes2.source_sample_rate == codes.source_sample_rate == header.source_sample_rate
     return "accepted"
 
 

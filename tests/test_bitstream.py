@@ -7,33 +7,43 @@ import json
 import math
 import struct
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
+from affectcodec import affc_io
 from affectcodec import bitstream as bs
-from affectcodec import files
 from affectcodec.bitstream import BitstreamError, Header, WindowParams
+from affectcodec.codes import Codes
 from tests.conftest import tiny_codec
 
 
-def make_header(levels=(2, 2, 2, 4, 4, 4, 4, 4, 4), cardinality=None, stages=2, frames=10,
-                hop=320, **overrides) -> Header:
-    cardinality = cardinality or math.prod(levels)
+def make_file(tokens, levels=(2, 2, 2, 4, 4, 4, 4, 4, 4), cardinality=None, hop=320,
+              **overrides) -> tuple[Codes, Header]:
+    """One item's codes (tokens int [K, T]) and a header, of a 44.1 kHz stereo source."""
+    tokens = torch.as_tensor(tokens)
+    frames = tokens.shape[-1]
+    num_samples = frames * hop - 7
+    codes = Codes(tokens=tokens[None].long(), lengths=torch.tensor([num_samples]), sample_rate=16000,
+                  hop_length=hop, cardinality=cardinality or math.prod(levels),
+                  levels=tuple(levels) if levels else None,
+                  num_emotion_digits=min(3, len(levels)) if levels else 0)
     fields = dict(model_name="m", config_hash="0123456789abcdef", weights_hash="fedcba9876543210",
                   source_sample_rate=44100, source_channels=2,
                   # ceil(source * 16000 / 44100) == num_samples, as the writer computes it
-                  source_num_samples=(frames * hop - 7) * 44100 // 16000,
-                  sample_rate=16000, hop_length=hop, num_samples=frames * hop - 7,
-                  num_frames=frames, num_stages=stages, cardinality=cardinality,
-                  levels=tuple(levels) if levels else None,
-                  num_emotion_digits=min(3, len(levels)) if levels else 0,
-                  bits_per_token=bs.bits_for(cardinality),
+                  source_num_samples=num_samples * 44100 // 16000,
                   window=WindowParams(1000, 116, 21), encoder="test")
     fields.update(overrides)
-    return Header(**fields)
+    return codes, Header(**fields)
+
+
+def same_codes(a: Codes, b: Codes) -> bool:
+    return torch.equal(a.tokens, b.tokens) and a.tokens.dtype == b.tokens.dtype == torch.int64 \
+        and torch.equal(a.lengths, b.lengths) and a.layout == b.layout \
+        and a.source_sample_rate == b.source_sample_rate
 
 
 def test_default_layout_is_15_bits_per_token():
@@ -68,24 +78,32 @@ def test_round_trip_property_over_random_shapes_and_layouts():
             cardinality = None
         stages = int(rng.integers(1, 9))
         frames = int(rng.integers(1, 400))
-        header = make_header(levels=levels, cardinality=cardinality, stages=stages, frames=frames)
-        tokens = torch.from_numpy(rng.integers(0, header.cardinality, size=(stages, frames)))
-        data = bs.to_bytes(header, tokens)
+        cardinality = cardinality or math.prod(levels)
+        tokens = torch.from_numpy(rng.integers(0, cardinality, size=(stages, frames)))
+        codes, header = make_file(tokens, levels=levels, cardinality=cardinality)
+        data = bs.to_bytes(codes, header)
         hlen = struct.unpack(">I", data[5:9])[0]
-        assert len(data) == 9 + hlen + math.ceil(stages * frames * header.bits_per_token / 8) + 4
-        header2, tokens2 = bs.from_bytes(data)
+        assert len(data) == 9 + hlen + math.ceil(stages * frames * bs.bits_for(cardinality) / 8) + 4
+        codes2, header2 = bs.from_bytes(data)
         assert header2 == header
-        assert torch.equal(tokens2, tokens) and tokens2.dtype == torch.int64
+        assert same_codes(codes2, replace(codes, source_sample_rate=44100))
+        assert codes2.tokens.shape == (1, stages, frames)
 
 
 def test_writer_is_deterministic_and_rejects_bad_tokens():
-    header = make_header(levels=(3, 5), frames=4)
-    tokens = torch.arange(8).reshape(2, 4)
-    assert bs.to_bytes(header, tokens) == bs.to_bytes(header, tokens.clone())
+    codes, header = make_file(torch.arange(8).reshape(2, 4), levels=(3, 5))
+    assert bs.to_bytes(codes, header) == bs.to_bytes(replace(codes, tokens=codes.tokens.clone()), header)
     with pytest.raises(BitstreamError, match="0..14"):
-        bs.to_bytes(header, torch.full((2, 4), 15))
-    with pytest.raises(BitstreamError, match="do not match the header"):
-        bs.to_bytes(header, torch.zeros(2, 5, dtype=torch.int64))
+        bs.to_bytes(replace(codes, tokens=torch.full((1, 2, 4), 15)), header)
+    with pytest.raises(BitstreamError, match="tokens of 5 frames do not match the length"):
+        bs.to_bytes(replace(codes, tokens=torch.zeros(1, 2, 5, dtype=torch.int64)), header)
+    with pytest.raises(BitstreamError, match="one item"):
+        bs.to_bytes(replace(codes, tokens=codes.tokens.expand(2, 2, 4), lengths=codes.lengths.expand(2)),
+                    header)
+    with pytest.raises(BitstreamError, match="22050 Hz source"):
+        bs.to_bytes(replace(codes, source_sample_rate=22050), header)
+    with pytest.raises(BitstreamError, match="'hop_length' must be in 1.."):  # not a ZeroDivisionError
+        bs.to_bytes(replace(codes, hop_length=0), header)
 
 
 # ------------------------------------------------------------------------------ reader checks
@@ -103,14 +121,17 @@ def parts(data: bytes) -> tuple[bytes, dict, bytes]:
 
 @pytest.fixture
 def good() -> bytes:
-    header = make_header(levels=(3, 5), stages=3, frames=7)  # cardinality 15 in 4 bits
     tokens = torch.from_numpy(np.random.default_rng(0).integers(0, 15, size=(3, 7)))
-    return bs.to_bytes(header, tokens)
+    return bs.to_bytes(*make_file(tokens, levels=(3, 5)))  # cardinality 15 in 4 bits
 
 
 def test_good_file_reads(good):
-    header, tokens = bs.from_bytes(good)
-    assert tokens.shape == (3, 7) and header.bits_per_token == 4
+    codes, header = bs.from_bytes(good)
+    assert codes.tokens.shape == (1, 3, 7) and parts(good)[1]["bits_per_token"] == 4
+    assert codes.layout == {"sample_rate": 16000, "hop_length": 320, "cardinality": 15,
+                            "levels": (3, 5), "num_emotion_digits": 2}
+    assert codes.source_sample_rate == header.source_sample_rate == 44100
+    assert int(codes.lengths[0]) == 7 * 320 - 7 and codes.kbps == 3 * math.log2(15) * 50 / 1000
 
 
 @pytest.mark.parametrize("mutate,match", [
@@ -199,7 +220,7 @@ def test_the_reader_refuses_what_the_writer_refuses(good):
         obj = {**header, **edit}
         obj.pop("kbps", None), obj.pop("frame_rate", None)
         with pytest.raises(BitstreamError):
-            bs.header_from_json(obj)
+            bs.check_header(obj)
     # and the writer itself cannot pack wider tokens
     with pytest.raises(BitstreamError, match="1..32"):
         bs.pack_tokens(np.zeros(3, dtype=np.int64), 33)
@@ -227,13 +248,13 @@ def test_file_size_matches_the_nominal_bitrate(tmp_path, nemo, kbps):
     wav = np.concatenate([sf.read(str(p), dtype="float32")[0] for p in names])
     src = tmp_path / "speech.flac"
     sf.write(str(src), wav, 16000)
-    header = files.encode_file(codec, src, tmp_path / "speech.affc", kbps=kbps)
+    codes, _ = affc_io.encode_file(codec, src, tmp_path / "speech.affc", kbps=kbps)
     size = (tmp_path / "speech.affc").stat().st_size
     hlen = struct.unpack(">I", (tmp_path / "speech.affc").read_bytes()[5:9])[0]
     overhead = 9 + hlen + 4
     duration = len(wav) / 16000
     nominal = kbps * 1000 * duration / 8
-    assert duration > 5 and header.kbps == kbps
+    assert duration > 5 and codes.kbps == kbps
     assert abs((size - overhead) - nominal) / nominal < 0.01, (size, overhead, nominal)
     assert overhead < 700  # the header is small next to the payload
 

@@ -23,7 +23,7 @@ import soundfile as sf
 import torch
 
 import affectcodec
-from affectcodec import bitstream, files
+from affectcodec import affc_io, bitstream
 from tests.conftest import tiny_codec
 
 
@@ -117,9 +117,9 @@ def test_encode_decode_folders_of_every_rate_layout_and_sample_format(tmp_path, 
         with pytest.warns(UserWarning, match="downmixing") if mono.shape[0] > 1 else nullcontext():
             codes = codec.encode(mono[None], sample_rate=rate, kbps=3)
         with open(tmp_path / "tokens" / rel.with_suffix(".affc"), "rb") as f:
-            header, tokens = bitstream.read_from(f)
-        assert (tokens == codes.tokens[0]).float().mean() > 0.99, rel
-        api = codec.decode(bitstream.to_codes(header, tokens), sample_rate=rate)
+            stored, _ = bitstream.read_from(f)
+        assert (stored.tokens == codes.tokens).float().mean() > 0.99, rel
+        api = codec.decode(stored, sample_rate=rate)
         api = api[0, 0, : len(out)].numpy()
         assert np.abs(out - api).max() < 2e-3, rel
         assert np.corrcoef(out, api)[0, 1] > 0.999, rel
@@ -265,8 +265,8 @@ def test_bad_affc_files_fail_one_line_each_without_output(tmp_path, models):
     good = (tmp_path / "a.affc").read_bytes()
     hlen = struct.unpack(">I", good[5:9])[0]
     odd = (tmp_path / "odd.affc").read_bytes()
-    odd_header = bitstream.read(tmp_path / "odd.affc")[0]
-    assert odd_header.cardinality == 240 and odd_header.bits_per_token == 8
+    odd_codes = bitstream.read(tmp_path / "odd.affc")[0]
+    assert odd_codes.cardinality == 240 and bitstream.read_json(tmp_path / "odd.affc")["bits_per_token"] == 8
     odd_hlen = struct.unpack(">I", odd[5:9])[0]
     odd_payload = bytearray(odd[9 + odd_hlen:-4])
     odd_payload[5] = 250  # a token >= 240 that fits 8 bits, with a valid CRC
@@ -301,9 +301,9 @@ def test_encode_and_decode_default_to_the_shipped_model(tmp_path):
     env = {"AFFECTCODEC_CHECKPOINTS": ""}  # the project's checkpoints/, not a test override
     encoded = cli("encode", tmp_path / "a.wav", env=env)
     assert encoded.returncode == 0, encoded.stderr
-    header, tokens = bitstream.read(tmp_path / "a.affc")
-    assert header.model_name == DEFAULT_MODEL and tokens.shape[0] == 8
-    assert header.weights_hash == files.ModelIdentity.of(affectcodec.load(), DEFAULT_MODEL).weights_hash
+    codes, header = bitstream.read(tmp_path / "a.affc")
+    assert header.model_name == DEFAULT_MODEL and codes.num_stages == 8
+    assert header.weights_hash == affc_io.ModelIdentity.of(affectcodec.load(), DEFAULT_MODEL).weights_hash
     assert resolve(None).name == DEFAULT_MODEL
     decoded = cli("decode", tmp_path / "a.affc", "-o", tmp_path / "b.wav", env=env)
     assert decoded.returncode == 0, decoded.stderr

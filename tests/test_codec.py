@@ -241,6 +241,23 @@ def test_the_token_layout_is_on_the_codec_interface(tiny):
     assert rvq.codes(torch.zeros(1, 2, 5, dtype=torch.int64), torch.tensor([1600])).levels is None
 
 
+def test_which_codecs_the_file_layer_takes_is_on_the_interface(tiny):
+    """``supports_affc`` replaces ``isinstance(codec, AffectCodec)`` in callers: AffectCodec
+    models (the RVQ baseline too) run in windows and write .affc files, the wrapped codecs do not,
+    and the file layer says so instead of failing on a missing attribute."""
+    from affectcodec.baselines import REFERENCE_CODECS
+    from affectcodec.windows import window_layout
+
+    rvq = tiny_codec(quantizer="rvq", emotion_path=False, cem=False)
+    assert tiny.supports_affc and rvq.supports_affc
+    assert window_layout(rvq).frames == 500
+    for cls in REFERENCE_CODECS.values():
+        other = cls()
+        assert not other.supports_affc
+        with pytest.raises(TypeError, match="cannot be encoded in windows"):
+            window_layout(other)
+
+
 def test_saved_model_files_get_the_usual_mode(tmp_path, tiny):
     """save() writes through fsutil.atomic_path: the files appear whole, with the mode the umask
     gives (not the 0600 of a temporary file), and no temporary file stays behind."""

@@ -28,8 +28,8 @@ def test_demo_runs_on_a_model_folder(tmp_path, monkeypatch, capsys):
     assert "built-in formant voice" in printed and printed.count("/2 (crnn=") == 3
     original = sf.read(out / "original.wav")[0]
     for kbps in (1.5, 3, 6):
-        header, tokens = bitstream.read(out / f"demo_{kbps:g}kbps.affc")
-        assert header.num_stages == {1.5: 2, 3: 4, 6: 8}[kbps] and header.model_name == "model"
+        codes, header = bitstream.read(out / f"demo_{kbps:g}kbps.affc")
+        assert codes.num_stages == {1.5: 2, 3: 4, 6: 8}[kbps] and header.model_name == "model"
         assert sf.read(out / f"decoded_{kbps:g}kbps.wav")[0].shape == original.shape
     png = (out / "spectrograms.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000

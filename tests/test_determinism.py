@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 import affectcodec
-from affectcodec.files import encode_audio
+from affectcodec.affc_io import encode_audio
 from affectcodec.nn.determinism import Conv1d, Conv2d, deterministic, invariant_mm
 from tests.conftest import threads
 
@@ -126,5 +126,5 @@ def test_the_cli_path_gives_the_api_tokens_for_any_window(shipped, nemo, tmp_pat
     api = shipped.encode(torch.from_numpy(wav)).tokens[0]
     for window, t in ((3.0, 2), (10.0, 1)):
         with threads(t):
-            _, tokens = encode_audio(shipped, path, window_seconds=window)
-        assert torch.equal(tokens, api), window
+            codes, _ = encode_audio(shipped, path, window_seconds=window)
+        assert torch.equal(codes.tokens[0], api), window

@@ -70,16 +70,19 @@ def test_inference_loads_only_the_inference_path(tmp_path):
 def test_help_usage_errors_and_info_do_not_import_torch(tmp_path):
     # the start-up cost of the command line is torch's import (~1.5 s, 0.6 GB): commands that
     # need no model must not pay it (a count of modules, not a timing)
+    import torch
+
     from affectcodec import bitstream
+    from affectcodec.codes import Codes
 
     header = bitstream.Header(
         model_name="m", config_hash="0" * 16, weights_hash="0" * 16, source_sample_rate=16000,
-        source_channels=1, source_num_samples=640, sample_rate=16000, hop_length=320,
-        num_samples=640, num_frames=2, num_stages=1, cardinality=8, levels=(2, 4),
-        num_emotion_digits=1, bits_per_token=3, encoder="test",
+        source_channels=1, source_num_samples=640, encoder="test",
         window=bitstream.WindowParams(frames=500, context_frames=0, decoder_context_frames=0))
+    codes = Codes(tokens=torch.tensor([[[1, 7]]]), lengths=torch.tensor([640]), sample_rate=16000,
+                  hop_length=320, cardinality=8, levels=(2, 4), num_emotion_digits=1)
     path = tmp_path / "a.affc"
-    bitstream.write(path, header, [[1, 7]])
+    bitstream.write(path, codes, header)
     bad = tmp_path / "bad.affc"
     bad.write_bytes(path.read_bytes()[:-3])  # truncated: the error path must stay light too
     for args in (["--help"], ["info", str(path)], ["info", str(bad)], ["encode"],

@@ -249,8 +249,8 @@ class Models:
     def get(self, name_or_path: str | None) -> tuple[Any, Any]:
         """``(codec, ModelIdentity)`` of a model folder, bundled name, or the default (None)."""
         from affectcodec import pretrained
+        from affectcodec.affc_io import ModelIdentity
         from affectcodec.codec import CheckpointError
-        from affectcodec.files import ModelIdentity
 
         try:
             path = pretrained.resolve(name_or_path).resolve()

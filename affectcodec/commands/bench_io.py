@@ -151,17 +151,17 @@ def _child(model: str, wav: str, affc: str, out: str, device: str, kbps: str) ->
     import soundfile as sf
     import torch
 
-    from affectcodec import files, pretrained
+    from affectcodec import affc_io, pretrained
     from affectcodec.audio import audio_info
 
     codec = pretrained.load(model, device=device)
-    identity = files.ModelIdentity.of(codec, Path(model).name)
+    identity = affc_io.ModelIdentity.of(codec, Path(model).name)
     kwargs = {"kbps": float(kbps)} if kbps else {}
     warm = Path(affc).with_name("warmup.wav")
     sf.write(str(warm), (torch.randn(16000) * 0.1).numpy(), 16000)
-    files.encode_file(codec, warm, warm.with_suffix(".affc"), force=True, model=identity, **kwargs)
-    files.decode_file(codec, warm.with_suffix(".affc"), warm.with_name("warmup_out.wav"),
-                      force=True, model=identity)
+    affc_io.encode_file(codec, warm, warm.with_suffix(".affc"), force=True, model=identity, **kwargs)
+    affc_io.decode_file(codec, warm.with_suffix(".affc"), warm.with_name("warmup_out.wav"),
+                        force=True, model=identity)
 
     def reporter(phase: str):
         done, last, w0, c0 = 0.0, 0.0, time.perf_counter(), time.process_time()
@@ -178,10 +178,10 @@ def _child(model: str, wav: str, affc: str, out: str, device: str, kbps: str) ->
         return progress
 
     t0, c0 = time.perf_counter(), time.process_time()
-    files.encode_file(codec, wav, affc, force=True, model=identity, progress=reporter("encode"),
-                      **kwargs)
+    affc_io.encode_file(codec, wav, affc, force=True, model=identity, progress=reporter("encode"),
+                        **kwargs)
     t1, c1 = time.perf_counter(), time.process_time()
-    files.decode_file(codec, affc, out, force=True, model=identity, progress=reporter("decode"))
+    affc_io.decode_file(codec, affc, out, force=True, model=identity, progress=reporter("decode"))
     t2, c2 = time.perf_counter(), time.process_time()
     print(json.dumps({"seconds": audio_info(wav).duration, "encode_s": round(t1 - t0, 3),
                       "decode_s": round(t2 - t1, 3), "encode_cpu_s": round(c1 - c0, 3),

@@ -33,7 +33,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec import audio, bitstream, files, fsutil
+    from affectcodec import affc_io, audio, bitstream, fsutil
 
     inputs, input_errors = common.find_inputs(args.inputs, frozenset({"affc"}), ".affc")
     jobs = common.plan_outputs(inputs, args.output, f".{args.format}", audio.AUDIO_EXTENSIONS,
@@ -46,19 +46,20 @@ def run(args: argparse.Namespace) -> int:
         common.error(message)
 
     def work(job: common.Job, progress) -> None:
-        header, tokens = bitstream.read(job.src)
+        codes, header = bitstream.read(job.src)
         codec, identity = models.get(args.model or bundled_name(header.model_name))
         fmt = audio.output_format(job.dst)
         with fsutil.atomic_path(job.dst, args.force) as tmp:
-            writer = files.decode_to(codec, header, tokens, tmp, sample_rate=args.sample_rate,
-                                     model=identity, progress=progress, format=fmt,
-                                     subtype=subtype(fmt))
+            writer = affc_io.decode_to(codec, codes, header, tmp, sample_rate=args.sample_rate,
+                                       model=identity, progress=progress, format=fmt,
+                                       subtype=subtype(fmt))
         warn_clipping(job.dst, writer)
 
     total = 0.0
     for src, _ in inputs:
         try:
-            total += bitstream.read_header(src).duration
+            obj = bitstream.read_json(src)
+            total += obj["num_samples"] / obj["sample_rate"]
         except Exception:  # reported when the job runs
             pass
     return common.run_batch(jobs, work, total, args.quiet, failures=len(input_errors))

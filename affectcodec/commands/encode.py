@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec import audio, bitstream, files
+    from affectcodec import affc_io, audio, bitstream
     from affectcodec.windows import DEFAULT_WINDOW_SECONDS, window_layout
 
     inputs, input_errors = common.find_inputs(args.inputs, audio.AUDIO_EXTENSIONS, "audio")
@@ -50,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
     jobs = todo
 
     def work(job: common.Job, progress) -> None:
-        stats = files.EncodeStats()
-        files.encode_file(codec, job.src, job.dst, force=args.force, n_stages=n_stages,
-                          window_seconds=args.window or DEFAULT_WINDOW_SECONDS, model=identity,
-                          progress=progress, stats=stats)
+        stats = affc_io.EncodeStats()
+        affc_io.encode_file(codec, job.src, job.dst, force=args.force, n_stages=n_stages,
+                            window_seconds=args.window or DEFAULT_WINDOW_SECONDS, model=identity,
+                            progress=progress, stats=stats)
         if stats.clipped:
             common.warn(f"{job.src}: {stats.clipped} samples at or beyond full scale (peak "
                         f"{stats.peak:.3f}): the input may be clipped")
@@ -67,7 +67,7 @@ def check_resumed(path, identity, n_stages: int, window) -> None:
     from affectcodec import bitstream
 
     try:
-        header = bitstream.read_header(path)
+        codes, header = bitstream.read(path)
     except (bitstream.BitstreamError, OSError) as exc:
         raise common.CommandError(f"{path} exists but cannot be resumed over ({common.describe(exc)}); "
                                   f"remove it or use -f") from None
@@ -75,7 +75,7 @@ def check_resumed(path, identity, n_stages: int, window) -> None:
         identity.check(header)
     except ValueError as exc:
         raise common.CommandError(f"{path} cannot be kept: {exc}, or -f") from None
-    if (n_stages, window) != (header.num_stages, header.window):
+    if (n_stages, window) != (codes.num_stages, header.window):
         raise common.CommandError(f"{path} was written with another model, bitrate or window than "
                                   f"this run's; --skip-existing would mix them (use -f, or the same "
                                   f"arguments)")

@@ -26,15 +26,16 @@ def run(args: argparse.Namespace) -> int:
     results, failed = [], False
     for name in args.files:
         try:
-            header = bitstream.read_header(name)
+            header = bitstream.read_json(name)
         except Exception as exc:  # report, go on with the others
             error(f"{name}: {describe(exc)}")
             failed = True
             continue
         size = Path(name).stat().st_size
+        duration = header["num_samples"] / header["sample_rate"]
         results.append({"file": name, "file_bytes": size,
-                        "file_kbps": round(size * 8 / header.duration / 1000, 4),
-                        "duration": header.duration, **header.to_json()})
+                        "file_kbps": round(size * 8 / duration / 1000, 4),
+                        "duration": duration, **header})
     if results:
         print(json.dumps(results[0] if len(args.files) == 1 else results, indent=2))
     return EXIT_FAILURE if failed else EXIT_OK

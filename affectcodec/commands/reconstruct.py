@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec import audio, files, fsutil
+    from affectcodec import affc_io, audio, fsutil
     from affectcodec.commands.encode import total_seconds
     from affectcodec.windows import DEFAULT_WINDOW_SECONDS
 
@@ -42,18 +42,18 @@ def run(args: argparse.Namespace) -> int:
         common.error(message)
 
     def work(job: common.Job, progress) -> None:
-        stats = files.EncodeStats()
-        header, tokens = files.encode_audio(codec, job.src, n_stages=n_stages, model=identity,
-                                            window_seconds=args.window or DEFAULT_WINDOW_SECONDS,
-                                            progress=lambda s: progress(s / 2), stats=stats)
+        stats = affc_io.EncodeStats()
+        codes, header = affc_io.encode_audio(codec, job.src, n_stages=n_stages, model=identity,
+                                             window_seconds=args.window or DEFAULT_WINDOW_SECONDS,
+                                             progress=lambda s: progress(s / 2), stats=stats)
         if stats.clipped:
             common.warn(f"{job.src}: {stats.clipped} samples at or beyond full scale (peak "
                         f"{stats.peak:.3f}): the input may be clipped")
         fmt = audio.output_format(job.dst)
         with fsutil.atomic_path(job.dst, args.force) as tmp:
-            writer = files.decode_to(codec, header, tokens, tmp, sample_rate=args.sample_rate,
-                                     model=identity, format=fmt, subtype=subtype(fmt),
-                                     progress=lambda s: progress(s / 2))
+            writer = affc_io.decode_to(codec, codes, header, tmp, sample_rate=args.sample_rate,
+                                       model=identity, format=fmt, subtype=subtype(fmt),
+                                       progress=lambda s: progress(s / 2))
         warn_clipping(job.dst, writer)
 
     return common.run_batch(jobs, work, total_seconds(job.src for job in jobs), args.quiet,

@@ -25,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from affectcodec import audio, bitstream, files, fsutil
+    from affectcodec import affc_io, audio, fsutil
     from affectcodec.errors import CommandError
     from affectcodec.swap import swap_emotion
 
@@ -33,13 +33,12 @@ def run(args: argparse.Namespace) -> int:
     if codec.levels is None:
         raise CommandError("this model has no emotion partition (codebook tokens): nothing to swap")
     try:
-        header_a, tokens_a = files.encode_audio(codec, args.content, kbps=args.kbps, model=identity)
-        header_b, tokens_b = files.encode_audio(codec, args.emotion, kbps=args.kbps, model=identity)
-        swapped = swap_emotion(bitstream.to_codes(header_a, tokens_a),
-                               bitstream.to_codes(header_b, tokens_b))
+        codes_a, header_a = affc_io.encode_audio(codec, args.content, kbps=args.kbps, model=identity)
+        codes_b, _ = affc_io.encode_audio(codec, args.emotion, kbps=args.kbps, model=identity)
+        swapped = swap_emotion(codes_a, codes_b)
         with fsutil.atomic_path(args.output, args.force) as tmp:
-            files.decode_to(codec, header_a, swapped.tokens[0], tmp, model=identity,
-                            format=audio.output_format(args.output))
+            affc_io.decode_to(codec, swapped, header_a, tmp, model=identity,
+                              format=audio.output_format(args.output))
     except (ValueError, OSError) as exc:
         raise CommandError(common.describe(exc)) from exc
     return 0

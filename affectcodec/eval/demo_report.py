@@ -23,7 +23,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from affectcodec import audio, files, fsutil
+from affectcodec import affc_io, audio, fsutil
 from affectcodec.audio import MODEL_RATE
 from affectcodec.eval.report import spectrogram_panels
 from affectcodec.judges.loading import load_judges
@@ -96,7 +96,7 @@ def run(out: Path, model: str | None = None, text: str | None = None) -> int:
     text = DEFAULT_TEXT if text is None else text
     folder = resolve(model)
     codec = load(folder)
-    identity = files.ModelIdentity.of(codec, folder.name)
+    identity = affc_io.ModelIdentity.of(codec, folder.name)
     out.mkdir(parents=True, exist_ok=True)
     speech, source = demo_utterance(text)
     original = out / "original.wav"
@@ -120,8 +120,8 @@ def run(out: Path, model: str | None = None, text: str | None = None) -> int:
     signals = {f"original ({source.split(' (')[0]})": reference}
     for kbps in codec.bitrates:
         affc, decoded = out / f"demo_{kbps:g}kbps.affc", out / f"decoded_{kbps:g}kbps.wav"
-        header = files.encode_file(codec, original, affc, kbps=kbps, model=identity, force=True)
-        files.decode_file(codec, affc, decoded, model=identity, force=True)
+        _, header = affc_io.encode_file(codec, original, affc, kbps=kbps, model=identity, force=True)
+        affc_io.decode_file(codec, affc, decoded, model=identity, force=True)
         y = sf.read(decoded, dtype="float32")[0]
         file_kbps = affc.stat().st_size * 8 / duration / 1000
         got = labels(y)

@@ -26,7 +26,6 @@ import torch
 from affectcodec import audio
 from affectcodec.audio import MODEL_RATE
 from affectcodec.baselines import REFERENCE_CODECS
-from affectcodec.codec import AffectCodec
 from affectcodec.data.manifests import Utterance
 from affectcodec.eval.workers import WorkerPool
 
@@ -158,14 +157,13 @@ def _task(task: tuple[str, str, float | None, Utterance, str, tuple[str, ...]]) 
         return cache
     codec = _WORKER["codecs"][model]
     file_bytes = None
-    if isinstance(codec, AffectCodec):
+    if codec.supports_affc:
         # The CLI's own path: the .affc file's bytes give the actual bitrate.
         from affectcodec import bitstream
-        from affectcodec.files import encode_audio
+        from affectcodec.affc_io import encode_audio
 
-        header, tokens = encode_audio(codec, item.audio_path, kbps=kbps)
-        file_bytes = len(bitstream.to_bytes(header, tokens))
-        codes = bitstream.to_codes(header, tokens)
+        codes, header = encode_audio(codec, item.audio_path, kbps=kbps)
+        file_bytes = len(bitstream.to_bytes(codes, header))
     else:
         codes = codec.encode(wav, sample_rate=MODEL_RATE, kbps=kbps)
     rec = codec.decode(codes)[0]  # [1, N]

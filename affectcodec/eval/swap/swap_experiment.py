@@ -10,7 +10,7 @@ much of A's content survives. This module builds the pairs and produces one row 
 :mod:`.swap_statistics` turns the rows into figures, :mod:`.swap_report` into tables.
 
 Encoding: each utterance is encoded once, at the highest requested rate, through the CLI's
-``.affc`` path (:func:`affectcodec.files.encode_audio`); lower rates are its first stages, which
+``.affc`` path (:func:`affectcodec.affc_io.encode_audio`); lower rates are its first stages, which
 are exactly the tokens of encoding at that rate (residual quantization: stage k only sees the
 residual of stages < k).
 
@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from affectcodec import audio, bitstream
+from affectcodec import audio
+from affectcodec.affc_io import ModelIdentity, encode_audio
 from affectcodec.data.manifests import Utterance
 from affectcodec.eval.workers import WorkerPool
-from affectcodec.files import ModelIdentity, encode_audio
 from affectcodec.judges.adaptation import SpeakerStats
 from affectcodec.judges.loading import load_judges
 from affectcodec.metrics import stoi
@@ -213,7 +213,7 @@ def _score_group(task: tuple[list[Utterance], dict[str, Any]]) -> list[dict[str,
     group, stats = task
     codec, judges, stages = _WORKER["codec"], _WORKER["judges"], _WORKER["stages"]
     top = max(k for _, k in stages)
-    codes = [bitstream.to_codes(*encode_audio(codec, u.audio_path, n_stages=top, model=_WORKER["identity"]))
+    codes = [encode_audio(codec, u.audio_path, n_stages=top, model=_WORKER["identity"])[0]
              for u in group]
     refs = [audio.load(u.audio_path)[0].numpy() for u in group]
     rows = []

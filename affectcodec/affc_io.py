@@ -2,15 +2,16 @@
 
 This is what the ``encode`` / ``decode`` / ``reconstruct`` commands run; it is usable from Python::
 
-    from affectcodec import files, load
+    from affectcodec import affc_io, load
     codec = load("path/to/model")
-    files.encode_file(codec, "speech.flac", "speech.affc", kbps=1.5)
-    files.decode_file(codec, "speech.affc", "speech.wav")            # at the source rate
+    affc_io.encode_file(codec, "speech.flac", "speech.affc", kbps=1.5)
+    affc_io.decode_file(codec, "speech.affc", "speech.wav")            # at the source rate
 
 Pipeline: :class:`~affectcodec.audio.AudioReader` (blocks, mono) ->
 :class:`~affectcodec.audio.StreamingResampler` (to 16 kHz) ->
-:class:`~affectcodec.windows.WindowedEncoder` -> tokens [K, T] -> :mod:`affectcodec.bitstream`;
-and back through :func:`~affectcodec.windows.decode_windows`, a resampler and
+:func:`~affectcodec.windows.encode_windows` -> :class:`~affectcodec.Codes` [1, K, T] and a
+:class:`~affectcodec.bitstream.Header` -> :mod:`affectcodec.bitstream`; and back through
+:func:`~affectcodec.windows.decode_windows`, a resampler and
 :class:`~affectcodec.audio.AudioWriter`. Outputs are written to a temporary file in the target
 folder and renamed into place, so an interrupted or failed run leaves no partial file.
 """
@@ -18,7 +19,7 @@ folder and renamed into place, so an interrupted or failed run leaves no partial
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -27,12 +28,13 @@ from torch import Tensor
 from affectcodec import audio, bitstream
 from affectcodec.bitstream import Header, WindowParams
 from affectcodec.codec import AffectCodec
+from affectcodec.codes import Codes
 from affectcodec.fsutil import atomic_path
 from affectcodec.version import __version__
 from affectcodec.windows import (
     DEFAULT_WINDOW_SECONDS,
-    WindowedEncoder,
     decode_windows,
+    encode_windows,
     window_layout,
 )
 
@@ -74,8 +76,8 @@ class EncodeStats:
 def encode_audio(codec: AffectCodec, path: str | os.PathLike, *, kbps: float | None = None,
                  n_stages: int | None = None, window_seconds: float = DEFAULT_WINDOW_SECONDS,
                  model: ModelIdentity | None = None, progress: Progress | None = None,
-                 stats: EncodeStats | None = None) -> tuple[Header, Tensor]:
-    """Encode an audio file (any rate, channels, length) to a header and tokens.
+                 stats: EncodeStats | None = None) -> tuple[Codes, Header]:
+    """Encode an audio file (any rate, channels, length) to codes and the header of its file.
 
     Args:
         codec: the model (eval mode, on the device to use).
@@ -87,7 +89,9 @@ def encode_audio(codec: AffectCodec, path: str | os.PathLike, *, kbps: float | N
         stats: filled with the input's clipping statistics.
 
     Returns:
-        ``(header, tokens int64 [K, T])``, T = ceil(N / 320) for N samples at 16 kHz.
+        ``(codes, header)``: codes with tokens int64 [1, K, T], T = ceil(N / 320) for the N
+        samples at 16 kHz, lengths [N] and the source rate; what :func:`bitstream.read
+        <affectcodec.bitstream.read>` returns for the file :func:`encode_file` writes.
 
     Raises:
         AudioFileError: the input is unusable (see :class:`~affectcodec.audio.AudioReader`).
@@ -99,42 +103,37 @@ def encode_audio(codec: AffectCodec, path: str | os.PathLike, *, kbps: float | N
     reader = audio.AudioReader(path)
     info = reader.info
     resampler = audio.StreamingResampler(info.sample_rate, codec.sample_rate)
-    encoder = WindowedEncoder(codec, n_stages, layout)
-    pieces = []
-    with torch.inference_mode():
+
+    def blocks() -> Iterator[Tensor]:
         for block in reader:
-            pieces.append(encoder.push(resampler.push(block)))
+            yield resampler.push(block)
             if progress:
                 progress(block.numel() / info.sample_rate)
-        pieces.append(encoder.push(resampler.flush()))
-        pieces.append(encoder.flush())
-    tokens = torch.cat(pieces, dim=1)
-    num_samples = int(audio.resampled_length(info.num_samples, info.sample_rate, codec.sample_rate))
+        yield resampler.flush()
+
+    with torch.inference_mode():
+        codes = encode_windows(codec, blocks(), n_stages, layout, source_sample_rate=info.sample_rate)
     if stats is not None:
         stats.clipped, stats.peak = reader.clipped, reader.peak
     header = Header(
         model_name=model.name, config_hash=model.config_hash, weights_hash=model.weights_hash,
         source_sample_rate=info.sample_rate, source_channels=info.channels,
-        source_num_samples=info.num_samples, sample_rate=codec.sample_rate,
-        hop_length=codec.hop_length, num_samples=num_samples, num_frames=tokens.shape[1],
-        num_stages=n_stages, cardinality=codec.cardinality, levels=codec.levels,
-        num_emotion_digits=codec.num_emotion_digits,
-        bits_per_token=bitstream.bits_for(codec.cardinality), window=layout,
-        encoder=f"affectcodec {__version__}")
-    return header, tokens
+        source_num_samples=info.num_samples, window=layout, encoder=f"affectcodec {__version__}")
+    return codes, header
 
 
 def encode_file(codec: AffectCodec, src: str | os.PathLike, dst: str | os.PathLike, *,
-                force: bool = False, **kwargs) -> Header:
-    """Encode ``src`` to the ``.affc`` file ``dst`` (atomically); kwargs as :func:`encode_audio`."""
-    header, tokens = encode_audio(codec, src, **kwargs)
-    data = bitstream.to_bytes(header, tokens)
+                force: bool = False, **kwargs) -> tuple[Codes, Header]:
+    """Encode ``src`` to the ``.affc`` file ``dst`` (atomically); kwargs as :func:`encode_audio`,
+    whose ``(codes, header)`` it returns."""
+    codes, header = encode_audio(codec, src, **kwargs)
+    data = bitstream.to_bytes(codes, header)
     with atomic_path(dst, force) as tmp:
         try:
             tmp.write_bytes(data)
         except OSError as exc:  # name the file: a full disk's error carries no name
             raise OSError(exc.errno, exc.strerror, str(tmp)) from exc
-    return header
+    return codes, header
 
 
 # ------------------------------------------------------------------------------- decoding
@@ -148,20 +147,24 @@ def output_rate(header: Header, sample_rate: int | str | None) -> int:
     return rate
 
 
-def output_length(header: Header, rate: int) -> int:
+def output_length(codes: Codes, header: Header, rate: int) -> int:
     """Samples of the decoded file at ``rate``: the source's exact count at the source rate."""
     if rate == header.source_sample_rate:
         return header.source_num_samples
-    return int(audio.resampled_length(header.num_samples, header.sample_rate, rate))
+    return int(audio.resampled_length(codes.lengths[0], codes.sample_rate, rate))
 
 
-def decode_to(codec: AffectCodec, header: Header, tokens: Tensor, dst: str | os.PathLike, *,
+def decode_to(codec: AffectCodec, codes: Codes, header: Header, dst: str | os.PathLike, *,
               sample_rate: int | str | None = None, layout: WindowParams | None = None,
               model: ModelIdentity | None = None, progress: Progress | None = None,
               format: str | None = None, subtype: str = "PCM_16") -> audio.AudioWriter:
-    """Decode tokens [K, T] described by ``header`` to the audio file ``dst`` (written as is).
+    """Decode one item's codes (tokens [1, K, T]) with its file's ``header`` to the audio file
+    ``dst`` (written as is).
 
     Args:
+        codes: the codes, tokens [1, K, T] of ``codec``'s layout (e.g. from
+            :func:`bitstream.read <affectcodec.bitstream.read>` or :func:`encode_audio`).
+        header: the file's header: the model it names, the source rate and length, the windows.
         sample_rate: ``"source"``/None (the encoded file's rate), or Hz.
         layout: window layout (default: the header's).
         model: checked against the header (default: computed from ``codec``).
@@ -177,10 +180,9 @@ def decode_to(codec: AffectCodec, header: Header, tokens: Tensor, dst: str | os.
     """
     (model or ModelIdentity.of(codec)).check(header)
     layout = layout or header.window
-    codes = bitstream.to_codes(header, tokens)
     rate = output_rate(header, sample_rate)
-    total = output_length(header, rate)
-    resampler = audio.StreamingResampler(header.sample_rate, rate)
+    total = output_length(codes, header, rate)
+    resampler = audio.StreamingResampler(codes.sample_rate, rate)
     written = 0
     with audio.AudioWriter(dst, rate, format or audio.output_format(dst), subtype) as writer, \
             torch.inference_mode():
@@ -194,7 +196,7 @@ def decode_to(codec: AffectCodec, header: Header, tokens: Tensor, dst: str | os.
         for block in decode_windows(codec, codes, layout):
             emit(resampler.push(block))
             if progress:
-                progress(block.numel() / header.sample_rate)
+                progress(block.numel() / codes.sample_rate)
         emit(resampler.flush())
         if written < total:  # rounding of the source length: pad the last few samples
             emit(torch.zeros(total - written))
@@ -205,7 +207,7 @@ def decode_file(codec: AffectCodec, src: str | os.PathLike, dst: str | os.PathLi
                 force: bool = False, **kwargs) -> audio.AudioWriter:
     """Decode the ``.affc`` file ``src`` to the audio file ``dst`` (atomically; format from its
     extension); kwargs as :func:`decode_to`."""
-    header, tokens = bitstream.read(src)
+    codes, header = bitstream.read(src)
     kwargs.setdefault("format", audio.output_format(dst))
     with atomic_path(dst, force) as tmp:
-        return decode_to(codec, header, tokens, tmp, **kwargs)
+        return decode_to(codec, codes, header, tmp, **kwargs)
