@@ -22,6 +22,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 from affectcodec import AffectCodec  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+#: Test assets (golden outputs, the bitstream corpus).
+ASSETS = REPO / "tests" / "assets"
 
 
 @contextlib.contextmanager

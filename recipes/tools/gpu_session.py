@@ -17,7 +17,7 @@ scipy but not the rest of the package's dependencies, and no network. So the run
 for ``--minutes`` of wall time each, both at once on the one GPU; it writes per model the
 released weights in shards of at most 15 MiB (the device returns files of at most 16 MiB) and
 Lightning's ``metrics.csv`` (the curve). ``train --dry-run`` runs the same path on the CPU for a
-few steps (the test of this script: tests/test_gpu_session.py).
+few steps (the test of this script: tests/train/test_gpu_session.py).
 
 The training audio travels as Ogg Opus at about 30 kbit/s (near-transparent wide-band speech;
 FLAC would fit only about six minutes of audio in the budget); the validation clips travel as

@@ -10,9 +10,9 @@ Three generators, each aimed past the checks before it: random mutations of a va
 file with one header field replaced by a random JSON value (huge or negative integers, floats,
 strings, nested containers), CRC recomputed, which reaches the field checks.
 
-    python -m tests.fuzz_bitstream --examples 100000     # the benchmark (counts in docs/bitstream.md)
+    python -m tests.io.fuzz_bitstream --examples 100000     # the benchmark (counts in docs/bitstream.md)
 
-The test suite runs a few thousand examples (tests/test_bitstream_fuzz.py); files that ever
+The test suite runs a few thousand examples (tests/io/test_bitstream_fuzz.py); files that ever
 failed are kept in ``tests/assets/bitstream_corpus`` and re-read by the tests.
 """
 
@@ -23,7 +23,6 @@ import json
 import struct
 import time
 import zlib
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,8 +31,9 @@ from hypothesis import strategies as st
 
 from affectcodec import bitstream as bs
 from affectcodec.codes import Codes
+from tests.conftest import ASSETS
 
-CORPUS = Path(__file__).parent / "assets" / "bitstream_corpus"
+CORPUS = ASSETS / "bitstream_corpus"
 
 
 def valid_file(levels=(3, 5), stages=3, frames=7) -> bytes:
@@ -151,7 +151,7 @@ def main() -> None:
     for path in corpus:
         key = "corpus " + check(path.read_bytes())
         counts[key] = counts.get(key, 0) + 1
-    print(f"python -m tests.fuzz_bitstream --examples {args.examples}: {sum(counts.values())} inputs "
+    print(f"python -m tests.io.fuzz_bitstream --examples {args.examples}: {sum(counts.values())} inputs "
           f"checked in {time.perf_counter() - start:.0f} s, 0 failures; {counts}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzz_bitstream import CORPUS, check, run
+from tests.io.fuzz_bitstream import CORPUS, check, run
 
 
 def test_a_few_thousand_fuzzed_inputs_hold_the_property():

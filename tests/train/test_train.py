@@ -27,8 +27,8 @@ from affectcodec.cli import main as cli_main
 from affectcodec.data.datamodule import collate
 from affectcodec.train import CodecModule, StageDropout
 from affectcodec.train.losses import DEFAULT_WEIGHTS, resolve_weights
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 DEBUG = REPO / "recipes" / "debug.yaml"
 TINY = dict(encoder_dim=4, decoder_dim=16, emotion_dim=8, acoustic_dim=16, adapter_dim=8,
             cem_window=10)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
 from affectcodec import AffectCodec
 from affectcodec.cli import main as cli_main
+from tests.conftest import REPO
 
-RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+RECIPES = REPO / "recipes"
 DEFAULT = RECIPES / "affectcodec_16k_small.yaml"
 
 CASES = {

@@ -1,12 +1,12 @@
-"""A subset of the hostile-input corpus (tests/hostile_inputs.py) on the tiny model: each case
+"""A subset of the hostile-input corpus (tests/io/hostile_inputs.py) on the tiny model: each case
 ends in time and memory, without a traceback or a leftover file, refused in one line or
-accepted as it should be. The whole corpus: ``python -m tests.hostile_inputs``."""
+accepted as it should be. The whole corpus: ``python -m tests.io.hostile_inputs``."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests import hostile_inputs
+from tests.io import hostile_inputs
 from tests.conftest import tiny_codec
 
 # one case per kind of input (the others are covered by their own tests or the full corpus)

@@ -5,9 +5,9 @@ options). The runner runs each in a fresh process and checks: it ends within 30 
 RSS stays under 2 GB, stderr has no traceback, a refused case prints one line and exits
 non-zero, an accepted case exits 0 with its output, and no temporary or partial file is left.
 
-    python -m tests.hostile_inputs [--out DIR] [--model DIR]      # prints one row per case
+    python -m tests.io.hostile_inputs [--out DIR] [--model DIR]      # prints one row per case
 
-The test suite runs a subset (tests/test_hostile_inputs.py).
+The test suite runs a subset (tests/io/test_hostile_inputs.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from tests.fuzz_bitstream import CORPUS
+from tests.conftest import REPO
+from tests.io.fuzz_bitstream import CORPUS
 
 TIME_LIMIT_S = 30
 RSS_LIMIT_KB = 2 * 1024 * 1024
@@ -241,7 +242,7 @@ def run(model: str, names: list[str] | None = None) -> list[dict]:
             if names is not None and case.name not in names:
                 continue
             code = ("import json, resource, sys; from pathlib import Path\n"
-                    "from tests import hostile_inputs as h\n"
+                    "from tests.io import hostile_inputs as h\n"
                     "h.MODEL[0] = sys.argv[2]\n"
                     "case = next(c for c in h.CASES if c.name == sys.argv[1])\n"
                     "r = h.run_case(case, sys.argv[2], Path(sys.argv[3]))\n"
@@ -249,7 +250,7 @@ def run(model: str, names: list[str] | None = None) -> list[dict]:
                     "r['peak_rss_mb'] = round(peak / 1024)\n"
                     "print(json.dumps(r))")
             helper = subprocess.run([sys.executable, "-c", code, case.name, model, root],
-                                    capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+                                    capture_output=True, text=True, cwd=REPO)
             if helper.returncode != 0:
                 results.append({"case": case.name, "problems": [f"runner failed: {helper.stderr[-300:]}"]})
                 continue
@@ -274,7 +275,7 @@ def main() -> None:
         print(f"| {r['case']} | {r.get('exit')} | {r.get('seconds')} | {r.get('peak_rss_mb')} | "
               f"{'FAIL: ' if r['problems'] else ''}{outcome} |")
     bad = [r for r in results if r["problems"]]
-    print(f"python -m tests.hostile_inputs --model {args.model}: {len(results)} cases, "
+    print(f"python -m tests.io.hostile_inputs --model {args.model}: {len(results)} cases, "
           f"{len(bad)} with problems")
 
 

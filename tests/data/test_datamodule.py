@@ -10,6 +10,7 @@ import soundfile as sf
 import torch
 
 from affectcodec.data.datamodule import ManifestDataModule, default_manifest, read_manifest
+from tests.conftest import REPO
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_default_manifest_location(monkeypatch, tmp_path):
     (tmp_path / "manifest.tsv").write_text("path\tsplit\n")
     assert default_manifest() == tmp_path / "manifest.tsv"  # the corpus folder itself
     monkeypatch.delenv("AFFECTCODEC_DATA")
-    repo = Path(__file__).resolve().parent.parent
+    repo = REPO
     assert default_manifest() == repo.parent / "shared" / "data" / "nemo-16k" / "manifest.tsv"
 
 
