@@ -20,3 +20,8 @@ class AffectCodecError(Exception):
 class CommandError(AffectCodecError):
     """A command's expected failure that no more specific error describes (bad arguments,
     an output that exists, an empty manifest)."""
+
+
+class EvaluationError(AffectCodecError, ValueError):
+    """An evaluation that cannot run as asked (``affectcodec.eval``): an unknown metric, a rate
+    a model does not have, an unreadable manifest, an empty split, outputs that exist."""

@@ -28,54 +28,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     import shlex
     import sys
 
-    import torch
+    from affectcodec.eval.speed import benchmark, format_table
 
-    from affectcodec.baselines import REFERENCE_CODECS
-    from affectcodec.codec import CheckpointError
-    from affectcodec.errors import CommandError
-    from affectcodec.eval.speed import format_table, run_one, to_json
-    from affectcodec.fsutil import atomic_path
-    from affectcodec.pretrained import resolve
-
-    if args.seconds <= 0 or args.repeats < 1:
-        raise CommandError("--seconds must be > 0 and --repeats >= 1")
-    threads = args.threads or torch.get_num_threads()
-    if args.random:
-        specs = [{"kind": "random", "name": "affectcodec (random)"}]
-    else:
-        try:
-            path = resolve(args.model)
-        except CheckpointError as exc:
-            raise CommandError(f"{exc} (or use --random to time the architecture)") from exc
-        specs = [{"kind": "load", "name": path.name, "path": str(path)}]
-    for vs in args.vs:
-        if vs == "none":
-            continue
-        if vs in REFERENCE_CODECS:
-            if not REFERENCE_CODECS[vs].available():
-                print(REFERENCE_CODECS[vs].missing_message(), file=sys.stderr)
-                continue
-            specs.append({"kind": vs, "name": vs})
-        else:
-            specs.append({"kind": vs, "name": "dac16k (random)"})
-    results = []
-    for spec in specs:
-        try:
-            results.append(run_one(spec, args.seconds, threads, args.repeats))
-        except RuntimeError as exc:
-            raise CommandError(str(exc)) from exc
+    results = benchmark(args.model, random=args.random, seconds=args.seconds, vs=args.vs,
+                        threads=args.threads, repeats=args.repeats, json_path=args.json_path)
     print(format_table(results))
     a = results[0]
     for b in results[1:]:
         ratio = a.realtime_factor / b.realtime_factor
         print(f"{a.name} encode+decode runs {ratio:.1f}x the speed of {b.name} at batch 1 "
-              f"({threads} threads, {args.seconds:g} s of audio).")
+              f"({a.threads} threads, {args.seconds:g} s of audio).")
     print(f"command: affectcodec {' '.join(shlex.quote(a) for a in sys.argv[1:])}")
-    if args.json_path:
-        with atomic_path(args.json_path, force=True) as tmp:
-            tmp.write_text(json.dumps(to_json(results), indent=2))
     return 0

@@ -30,52 +30,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import lightning.pytorch as pl
-    from torch.utils.data import DataLoader
+    from affectcodec.lm.corpus_shards import tokenize_corpus
 
-    from affectcodec import bitstream
-    from affectcodec.codec import CheckpointError
-    from affectcodec.data.manifests import Manifest
-    from affectcodec.errors import CommandError
-    from affectcodec.lm.shards import ShardDataset, first, make_module, plan_shards, write_index
-    from affectcodec.pretrained import load, resolve
-
-    try:
-        model_dir = resolve(args.model)
-        codec = load(model_dir)
-        kbps = codec.bitrates[codec.rate_stages.index(codec.stages_for(args.kbps))]
-        manifest = Manifest.read(args.manifest)
-    except (CheckpointError, ValueError, FileNotFoundError) as exc:
-        raise CommandError(str(exc)) from exc
-    utts = manifest.filter(split=args.split).utterances()
-    if not utts:
-        where = f" in split {args.split!r}" if args.split else ""
-        raise CommandError(f"{args.manifest}: no utterances{where}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = {"model": model_dir.name, "config_hash": codec.config_hash, "kbps": kbps,
-            "num_stages": codec.stages_for(kbps), "cardinality": codec.cardinality,
-            "levels": list(codec.levels or []),
-            "num_emotion_digits": codec.num_emotion_digits, "sample_rate": codec.sample_rate,
-            "hop_length": codec.hop_length, "manifest": str(Path(args.manifest).resolve()),
-            "split": args.split, "shard_size": args.shard_size,
-            "weights_hash": bitstream.weights_hash(codec)}
-    try:
-        n_shards, pending = plan_shards(utts, args.shard_size, out, meta)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    devices = int(args.devices) if args.devices.isdigit() else args.devices
-    trainer = pl.Trainer(accelerator=args.accelerator, devices=devices, num_nodes=args.num_nodes,
-                         strategy=args.strategy, logger=False, enable_checkpointing=False,
-                         enable_model_summary=False)
-    if pending:
-        loader = DataLoader(ShardDataset(pending), batch_size=1, collate_fn=first,
-                            num_workers=args.num_workers)
-        trainer.predict(make_module(codec, kbps, out, meta, args.batch_size), dataloaders=loader,
-                        return_predictions=False)
-    trainer.strategy.barrier()
-    if trainer.is_global_zero:
-        index = write_index(out, n_shards, meta)
-        print(f"{index['utterances']} utterances, {index['frames']} frames in "
-              f"{len(index['shards'])}/{n_shards} shards ({len(pending)} written now) -> {out}")
+    run = tokenize_corpus(
+        args.manifest, args.out, model=args.model, kbps=args.kbps, split=args.split,
+        shard_size=args.shard_size, batch_size=args.batch_size, accelerator=args.accelerator,
+        devices=int(args.devices) if args.devices.isdigit() else args.devices,
+        num_nodes=args.num_nodes, strategy=args.strategy, num_workers=args.num_workers)
+    if run.index is not None:  # the first process of a distributed run reports
+        print(f"{run.index['utterances']} utterances, {run.index['frames']} frames in "
+              f"{len(run.index['shards'])}/{run.shards} shards ({run.written} written now) "
+              f"-> {Path(args.out)}")
     return 0

@@ -7,15 +7,23 @@ of torch threads and the same generated audio length.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import resource
+import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from affectcodec.baselines import REFERENCE_CODECS, ExternalCodec
+from affectcodec.codec import CheckpointError
+from affectcodec.errors import EvaluationError
+from affectcodec.fsutil import atomic_path
+from affectcodec.pretrained import resolve
 
 #: Names accepted for the comparison models.
 BASELINES = ("dac16k", *REFERENCE_CODECS)
@@ -132,3 +140,69 @@ def format_table(results: list[BenchResult]) -> str:
 
 def to_json(results: list[BenchResult]) -> list[dict[str, Any]]:
     return [{**asdict(r), "realtime_factor": r.realtime_factor} for r in results]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def benchmark(model: str | None = None, *, random: bool = False, seconds: float = 60.0,
+              vs: Sequence[str] = ("dac16k",), threads: int | None = None, repeats: int = 2,
+              json_path: str | Path | None = None,
+              log: Callable[[str], None] = _stderr) -> list[BenchResult]:
+    """Encode/decode real-time factors and peak memory of a model and the comparison models,
+    each measured in a fresh process with the same torch threads and audio length.
+
+    Args:
+        model: model folder or bundled name (default: the bundled default model).
+        random: time the default AffectCodec architecture with random weights instead.
+        seconds: audio duration per measurement.
+        vs: comparison models (names of :data:`BASELINES`, or ``"none"``); a reference codec
+            whose tools are missing is skipped with a message to ``log``.
+        threads: torch threads (default: torch's current setting).
+        repeats: timed repeats (the best is kept).
+        json_path: also write the figures here as JSON (:func:`to_json`).
+        log: receives one-line messages (default: printed to stderr).
+
+    Returns:
+        The figures, the model's first.
+
+    Raises:
+        EvaluationError: bad ``seconds`` or ``repeats``, a model that is not there, a
+            measurement that failed.
+
+    Example:
+        >>> from affectcodec.eval.speed import benchmark, format_table
+        >>> print(format_table(benchmark(random=True, seconds=10, vs=["none"])))  # doctest: +SKIP
+    """
+    if seconds <= 0 or repeats < 1:
+        raise EvaluationError("--seconds must be > 0 and --repeats >= 1")
+    threads = threads or torch.get_num_threads()
+    if random:
+        specs = [{"kind": "random", "name": "affectcodec (random)"}]
+    else:
+        try:
+            path = resolve(model)
+        except CheckpointError as exc:
+            raise EvaluationError(f"{exc} (or use --random to time the architecture)") from exc
+        specs = [{"kind": "load", "name": path.name, "path": str(path)}]
+    for other in vs:
+        if other == "none":
+            continue
+        if other in REFERENCE_CODECS:
+            if not REFERENCE_CODECS[other].available():
+                log(REFERENCE_CODECS[other].missing_message())
+                continue
+            specs.append({"kind": other, "name": other})
+        else:
+            specs.append({"kind": other, "name": "dac16k (random)"})
+    results = []
+    for spec in specs:
+        try:
+            results.append(run_one(spec, seconds, threads, repeats))
+        except RuntimeError as exc:
+            raise EvaluationError(str(exc)) from exc
+    if json_path:
+        with atomic_path(json_path, force=True) as tmp:
+            tmp.write_text(json.dumps(to_json(results), indent=2))
+    return results

@@ -1,0 +1,191 @@
+"""Evaluate codecs on a manifest split (``affectcodec eval`` is a thin adapter over this).
+
+:func:`evaluate_codecs` checks the request, reconstructs and scores every utterance at every rate
+with every model (the cached, resumable tasks of :mod:`.runner`), aggregates the figures
+(:mod:`.aggregate`) and writes ``results.json``, ``report.md`` and the PNG plots to one folder.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from affectcodec.analysis.pipeline import stratified_cap
+from affectcodec.audio import load as load_audio
+from affectcodec.baselines import REFERENCE_CODECS
+from affectcodec.codec import CheckpointError
+from affectcodec.data.manifests import Manifest
+from affectcodec.data.paths import default_manifest
+from affectcodec.errors import EvaluationError
+from affectcodec.eval.aggregate import aggregate
+from affectcodec.eval.report import (
+    plot_confusions,
+    plot_metrics,
+    plot_recall,
+    plot_spectrograms,
+    write_report,
+)
+from affectcodec.eval.runner import DEFAULT_METRICS, METRICS, ModelSpec, build_codec, run_tasks
+from affectcodec.fsutil import atomic_path
+from affectcodec.judges.loading import load_judges
+from affectcodec.pretrained import resolve
+from affectcodec.version import __version__
+
+#: Model names that are not folders: DAC's architecture with random weights, the reference codecs.
+BUILT_IN = ("dac16k", *REFERENCE_CODECS)
+
+#: The field tools whose versions are recorded when their metric runs: metric -> distribution.
+_TOOL_PACKAGES = (("visqol", "visqol-python"), ("dnsmos", "speechmos"),
+                  ("speaker_similarity", "resemblyzer"))
+
+
+@dataclass(frozen=True)
+class CodecEvaluation:
+    """What :func:`evaluate_codecs` wrote.
+
+    Attributes:
+        results: the contents of ``results.json``.
+        report: the path of ``report.md``.
+        utterances: utterances scored.
+        models: models evaluated (reference codecs whose tools are missing are not counted).
+    """
+
+    results: dict[str, Any]
+    report: Path
+    utterances: int
+    models: int
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
+                    reference: bool = False, manifest: str | Path | None = None,
+                    split: str = "valid", kbps: Sequence[float] = (1.5, 3.0, 6.0),
+                    limit: int | None = None, workers: int = 2,
+                    judges: Sequence[str] | None = None, teacher: str | None = None,
+                    metrics: Sequence[str] | None = None, command: str | None = None,
+                    progress: Callable[[int, int], None] | None = None,
+                    log: Callable[[str], None] = _stderr) -> CodecEvaluation:
+    """Reconstruct every utterance of a manifest split with each model at each bitrate, score
+    it, and write ``results.json``, ``report.md`` and PNG plots to ``out``.
+
+    Re-running into the same ``out`` skips the utterances already scored (``out/cache/``).
+
+    Args:
+        out: output folder (created).
+        models: model folders or bundled names (``None``: the bundled default model),
+            ``"dac16k"`` (DAC's 16 kHz architecture, random weights: plumbing only), or a
+            reference codec's name (``"opus"``, ``"codec2"``).
+        reference: add the reference codecs' rows; one whose tools are missing is skipped with
+            a message to ``log``.
+        manifest: manifest file (default: nEMO under ``../shared/data``).
+        split: manifest split to evaluate.
+        kbps: bitrates, each one every model has.
+        limit: at most this many utterances (emotion-stratified).
+        workers: worker processes (one torch thread each).
+        judges: judge folders or bundled names (default: the bundled judges).
+        teacher: teacher for the feature similarity (default: the bundled one).
+        metrics: signal metrics (names of :data:`~affectcodec.eval.runner.METRICS`, or
+            ``"all"``; default :data:`~affectcodec.eval.runner.DEFAULT_METRICS`).
+        command: the command line recorded in the results and the report (default: this call).
+        progress: called with ``(tasks done, tasks in all)`` as tasks finish.
+        log: receives one-line messages (default: printed to stderr).
+
+    Returns:
+        The results written and where the report is.
+
+    Raises:
+        EvaluationError: an unknown metric, two models of one name, a rate a model lacks, an
+            unreadable manifest or an empty split.
+        CheckpointError, EmotionCheckpointError: a judge or teacher that cannot be loaded.
+
+    Example:
+        >>> from affectcodec.eval.codec_evaluation import evaluate_codecs
+        >>> run = evaluate_codecs("runs/eval", ["checkpoints/affectcodec-default"],
+        ...                       kbps=[1.5, 6.0], limit=20)  # doctest: +SKIP
+        >>> run.results["models"]  # doctest: +SKIP
+    """
+    started = time.time()
+    kbps = list(kbps)
+    if command is None:
+        command = (f"affectcodec.eval.codec_evaluation.evaluate_codecs({str(out)!r}, {list(models)!r}, "
+                   f"manifest={manifest!r}, split={split!r}, kbps={kbps!r}, limit={limit!r})")
+    metrics = list(METRICS) if "all" in (metrics or ()) else list(dict.fromkeys(
+        metrics or DEFAULT_METRICS))
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise EvaluationError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)} or 'all'")
+    specs, names = [], set()
+    requested = list(models or [None])
+    if reference:
+        requested += [r for r in REFERENCE_CODECS if r not in requested]
+    for m in requested:
+        if m in REFERENCE_CODECS and not REFERENCE_CODECS[m].available():
+            log(REFERENCE_CODECS[m].missing_message())
+            continue
+        try:
+            path = m if m in BUILT_IN else str(resolve(m))
+        except CheckpointError as exc:
+            raise EvaluationError(str(exc)) from exc
+        name = m if m in BUILT_IN else Path(path).name
+        if name in names:
+            raise EvaluationError(f"two models are named {name!r}; give distinct folders")
+        names.add(name)
+        specs.append(ModelSpec(name, path))
+    codecs = {s.name: build_codec(s) for s in specs}
+    for name, codec in codecs.items():
+        for rate in kbps:
+            try:
+                codec.stages_for(rate)
+            except ValueError as exc:
+                raise EvaluationError(f"{name}: {exc}") from exc
+    try:
+        manifest_path = Path(manifest) if manifest else default_manifest()
+        rows = Manifest.read(manifest_path)
+    except (ValueError, FileNotFoundError) as exc:
+        raise EvaluationError(str(exc)) from exc
+    chosen = [i for i, e in enumerate(rows) if e.split == split]
+    if not chosen:
+        raise EvaluationError(f"{manifest_path}: no utterances in split {split!r}")
+    chosen = stratified_cap(chosen, [e.emotion for e in rows], limit)
+    items = [rows.utterance(i) for i in chosen]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    loaded = load_judges(judges)
+    ran = run_tasks(specs, items, kbps, out, judges, teacher, max(1, workers),
+                    progress or (lambda done, total: None), metrics)
+    results = aggregate(specs, items, kbps, out, loaded, metrics=metrics)
+    results.update(
+        command=command, manifest=str(manifest_path), split=split, kbps=kbps, tasks_run=ran,
+        seconds=round(time.time() - started, 1),
+        versions={"affectcodec": __version__, "torch": torch.__version__,
+                  "python": platform.python_version(),
+                  **{pkg: version(pkg) for metric, pkg in _TOOL_PACKAGES if metric in metrics}})
+    plots = _plots(results, out, items[0], codecs, min(kbps))
+    results["plots"] = [p.name for p in plots]
+    with atomic_path(out / "results.json", force=True) as tmp:
+        tmp.write_text(json.dumps(results, indent=2))
+    report = write_report(results, out)
+    return CodecEvaluation(results, report, len(items), len(specs))
+
+
+def _plots(results: dict[str, Any], out: Path, example: Any, codecs: dict[str, Any],
+           rate: float) -> list[Path]:
+    """The metric, recall and confusion plots, and the spectrograms of one example at ``rate``."""
+    wav = load_audio(example.audio_path)
+    audio = {"original": wav[0]}
+    for name, codec in codecs.items():
+        audio[f"{name} @ {rate:g} kbit/s"] = codec.decode(codec.encode(wav, kbps=rate))[0, 0]
+    return [plot_metrics(results, out), plot_recall(results, out), *plot_confusions(results, out),
+            plot_spectrograms({"key": example.path, "emotion": example.emotion, "audio": audio}, out)]
