@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.io import hostile_inputs
 from tests.conftest import tiny_codec
+from tests.io import hostile_inputs
 
 # one case per kind of input (the others are covered by their own tests or the full corpus)
 SUBSET = ["random bytes .mp3", "/dev/zero", "WAV at 8001 Hz", "model: safetensors header claims 10^12 bytes",
