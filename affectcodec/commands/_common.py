@@ -83,6 +83,21 @@ def describe(exc: BaseException) -> str:
 
 
 # ------------------------------------------------------------------------------ arguments
+#: The ``--model`` help of the commands that default to the bundled default model.
+DEFAULT_MODEL_HELP = "model folder or bundled model name (default: the bundled default model)"
+
+
+def file_command(subparsers: argparse._SubParsersAction, name: str, *, help: str, description: str,
+                 inputs: tuple[str, str], output_help: str, model_help: str = DEFAULT_MODEL_HELP,
+                 output_required: bool = False) -> argparse.ArgumentParser:
+    """The parser of a command over files or folders (encode, decode, reconstruct): the
+    ``inputs`` positional (``(metavar, help)``) and the options of :func:`add_common`."""
+    parser = subparsers.add_parser(name, help=help, description=description)
+    parser.add_argument("inputs", nargs="+", metavar=inputs[0], help=inputs[1])
+    add_common(parser, output_help=output_help, model_help=model_help, output_required=output_required)
+    return parser
+
+
 def add_common(parser: argparse.ArgumentParser, *, output_help: str, model_help: str,
                output_required: bool = False) -> None:
     parser.add_argument("-o", "--output", metavar="OUT", help=output_help, required=output_required)

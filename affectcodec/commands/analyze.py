@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 
+DESCRIPTION = """\
+Quantize frame features (the emotion teacher's, log-mel, a codec's latent, or your own
+.npy/.safetensors files) with residual VQ, measure per-emotion similarity, code usage and
+SER-probe recall/macro-F1 against bitrate, train emotion-specific, -biased and balanced codebooks
+with a matched budget, and compare Emo-Q routing with the balanced codebook. Writes results.json,
+report.md and PNG plots."""
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "analyze", help="RVQ emotion analysis and Emo-Q routing on frame features",
-        description="Quantize frame features (the emotion teacher's, log-mel, a codec's latent, or "
-                    "your own .npy/.safetensors files) with residual VQ, measure per-emotion similarity, "
-                    "code usage and SER-probe recall/macro-F1 against bitrate, train emotion-specific, "
-                    "-biased and balanced codebooks with a matched budget, and compare Emo-Q routing "
-                    "with the balanced codebook. Writes results.json, report.md and PNG plots.")
+    p = subparsers.add_parser("analyze", help="RVQ emotion analysis and Emo-Q routing on frame features",
+                              description=DESCRIPTION)
     p.add_argument("--config", required=True, help="YAML recipe (see recipes/emoq_*.yaml)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--max-utterances", type=int, default=None,

@@ -13,12 +13,12 @@ recursively; their tree is mirrored under OUT). Without -o, each audio file is w
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("decode", help=".affc token files -> audio files",
-                                   description=DESCRIPTION)
-    parser.add_argument("inputs", nargs="+", metavar="FILE.affc", help=".affc files or folders")
-    common.add_common(parser, output_help="output folder (or an audio file name for one input)",
-                      model_help="model folder or bundled model name (default: the bundled model "
-                                 "named in the file, else the bundled default model)")
+    parser = common.file_command(
+        subparsers, "decode", help=".affc token files -> audio files", description=DESCRIPTION,
+        inputs=("FILE.affc", ".affc files or folders"),
+        output_help="output folder (or an audio file name for one input)",
+        model_help="model folder or bundled model name (default: the bundled model named in the "
+                   "file, else the bundled default model)")
     add_output_options(parser)
     parser.set_defaults(func=run)
     return parser

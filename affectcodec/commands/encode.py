@@ -14,12 +14,10 @@ without -f; outputs appear only when complete."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("encode", help="audio files/folders -> .affc token files",
-                                   description=DESCRIPTION)
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or folders")
-    common.add_common(parser, output_help="output folder (or a .affc file name for one input)",
-                      model_help="model folder or bundled model name (default: the bundled "
-                                 "default model)")
+    parser = common.file_command(
+        subparsers, "encode", help="audio files/folders -> .affc token files", description=DESCRIPTION,
+        inputs=("INPUT", "audio files or folders"),
+        output_help="output folder (or a .affc file name for one input)")
     parser.add_argument("--kbps", type=float, default=None,
                         help="bitrate in kbit/s: 1.5, 3 or 6 for the default model "
                              "(default: the model's highest)")

@@ -13,12 +13,10 @@ exactly what `encode` followed by `decode` gives, without the .affc files."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("reconstruct", help="audio -> tokens -> audio (no .affc files)",
-                                   description=DESCRIPTION)
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files or folders")
-    common.add_common(parser, output_help="output folder (or an audio file name for one input)",
-                      model_help="model folder or bundled model name (default: the bundled "
-                                 "default model)", output_required=True)
+    parser = common.file_command(
+        subparsers, "reconstruct", help="audio -> tokens -> audio (no .affc files)",
+        description=DESCRIPTION, inputs=("INPUT", "audio files or folders"),
+        output_help="output folder (or an audio file name for one input)", output_required=True)
     parser.add_argument("--kbps", type=float, default=None,
                         help="bitrate in kbit/s (default: the model's highest)")
     parser.add_argument("--window", type=common.window_seconds, default=None, metavar="SECONDS",
