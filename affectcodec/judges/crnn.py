@@ -20,10 +20,9 @@ import torchaudio
 from torch import Tensor, nn
 
 from affectcodec.audio import MODEL_RATE
-from affectcodec.emotion.checkpoint import read_model_dir, resolve_model_dir, save_model_dir
+from affectcodec.emotion.checkpoint import save_model_dir
 from affectcodec.emotion.labels import NEMO_EMOTIONS, LabelMap
 from affectcodec.emotion.utterance_pooling import frame_mask
-from affectcodec.judges.adaptation import SpeakerHead
 from affectcodec.judges.judge import EmotionJudge
 
 MODEL_TYPE = "crnn_judge"
@@ -144,12 +143,10 @@ class CRNNJudge(EmotionJudge):
     name = "crnn"
 
     def __init__(self, path: str | os.PathLike = "judge-crnn"):
-        args, tensors, labels = read_model_dir(path, MODEL_TYPE)
+        args, tensors = self._read_folder(path, MODEL_TYPE)
         self.net = CRNNNet(**args)
         self.net.load_state_dict(tensors, strict=True)
         self.net.eval()
-        self.labels = labels.labels
-        self.speaker_head = SpeakerHead.load(resolve_model_dir(path))
 
     @torch.no_grad()
     def embed(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:

@@ -14,9 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from affectcodec.emotion.checkpoint import read_model_dir, resolve_model_dir, save_model_dir
+from affectcodec.emotion.checkpoint import save_model_dir
 from affectcodec.emotion.labels import LabelMap
-from affectcodec.judges.adaptation import SpeakerHead
 from affectcodec.judges.judge import EmotionJudge
 from affectcodec.judges.utterance_functionals import feature_names, utterance_functionals
 
@@ -33,7 +32,7 @@ class FunctionalsJudge(EmotionJudge):
     name = "functionals"
 
     def __init__(self, path: str | os.PathLike = "judge-functionals"):
-        args, tensors, labels = read_model_dir(path, MODEL_TYPE)
+        args, tensors = self._read_folder(path, MODEL_TYPE)
         if args.get("features") != feature_names():
             raise ValueError(f"{path}: its feature list differs from this package's functionals")
         expected = {"mean", "scale", "coef", "intercept"}
@@ -41,8 +40,6 @@ class FunctionalsJudge(EmotionJudge):
             raise ValueError(f"{path}: expected tensors {sorted(expected)}, found {sorted(tensors)}")
         self.mean, self.scale = tensors["mean"].double(), tensors["scale"].double()
         self.coef, self.intercept = tensors["coef"].double(), tensors["intercept"].double()
-        self.labels = labels.labels
-        self.speaker_head = SpeakerHead.load(resolve_model_dir(path))
         if self.coef.shape != (len(self.labels), len(feature_names())):
             raise ValueError(f"{path}: coef has shape {tuple(self.coef.shape)}")
 

@@ -13,11 +13,13 @@ Two ways to ask a judge (see :mod:`affectcodec.judges.adaptation`):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
+from affectcodec.emotion.checkpoint import read_model_dir, resolve_model_dir
 from affectcodec.judges.adaptation import SpeakerHead, SpeakerStats
 
 
@@ -62,6 +64,14 @@ class EmotionJudge(SpeakerAdaptable):
 
     name: str
     labels: tuple[str, ...]
+
+    def _read_folder(self, path: str | os.PathLike, model_type: str) -> tuple[dict, dict[str, Tensor]]:
+        """Read a released judge folder of ``model_type``: sets :attr:`labels` and the speaker
+        head (if the folder has one); returns the constructor arguments and the tensors."""
+        args, tensors, labels = read_model_dir(path, model_type)
+        self.labels = labels.labels
+        self.speaker_head = SpeakerHead.load(resolve_model_dir(path))
+        return args, tensors
 
     def utterance_proba(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Speaker-independent probabilities float [B, C] (see :meth:`predict_proba`)."""
