@@ -28,7 +28,6 @@ the full data, with ``affectcodec eval``.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.metadata
 import os
 import random
@@ -56,13 +55,10 @@ PLATFORMS = ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x
              "manylinux2014_x86_64", "manylinux1_x86_64"]
 
 
-def _rows(manifest: Path) -> list[dict[str, str]]:
-    with manifest.open(newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f, delimiter="\t"))
-
-
 def bundle(args: argparse.Namespace) -> None:
     import soundfile as sf
+
+    from affectcodec.data.datamodule import read_manifest
 
     out, data = Path(args.out), Path(args.data)
     recipe = yaml.safe_load((REPO / "recipes" / MODELS["ac"][0]).read_text())
@@ -73,10 +69,10 @@ def bundle(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     train, valid = [], []
     for corpus in ("nemo-16k", "speech-16k"):
-        for row in _rows(data / corpus / "manifest.tsv"):
-            row["path"] = str(data / corpus / row["path"])
-            is_valid = row.get("speaker") in held_out or row["split"] == "valid"
-            (valid if is_valid else train).append(row)
+        # the recipe's own split rule: held-out speakers count as valid whatever their split says
+        manifest = data / corpus / "manifest.tsv"
+        train += read_manifest(manifest, "train", held_out, allow_empty=True)
+        valid += read_manifest(manifest, "valid", held_out, allow_empty=True)
     rng.shuffle(train)
     rng.shuffle(valid)
     table = [["path", "speaker", "split", "duration"]]
@@ -151,11 +147,9 @@ def _fit_command(key: str, carry: Path, runs: Path, args: argparse.Namespace) ->
            "--trainer.logger", "lightning.pytorch.loggers.CSVLogger",
            "--trainer.logger.init_args.save_dir", str(runs),
            "--trainer.logger.init_args.name", key]
-    if args.dry_run:
-        cmd += ["--trainer.accelerator", "cpu", "--trainer.precision", "bf16-mixed"]
-    else:
-        cmd += ["--trainer.accelerator", "gpu", "--trainer.precision", "bf16-mixed"]
-    return cmd
+    # bf16 autocast on the CPU too: the dry run checks the precision path the GPU run takes
+    return cmd + ["--trainer.accelerator", "cpu" if args.dry_run else "gpu",
+                  "--trainer.precision", "bf16-mixed"]
 
 
 def _shard(release: Path, dest: Path) -> list[Path]:
