@@ -295,20 +295,26 @@ class AffectCodec(Codec, nn.Module):
             raise ValueError("this model has no emotion path")
         return self.teacher(wav)
 
-    def latent(self, wav: Tensor) -> tuple[Tensor, Tensor | None]:
-        """Pre-quantization latent ``U = [U_e ; A_f]`` float [B, D, T] and teacher features.
+    def latent(self, wav: Tensor, first_frame: int = 0) -> tuple[Tensor, Tensor | None]:
+        """Pre-quantization latent ``U = [U_e ; A_f]`` float [B, D, T - first_frame] and teacher
+        features float [B, D_t, T].
 
         Args:
-            wav: float [B, 1, N] at the model rate, N a multiple of the hop.
+            wav: float [B, 1, N] at the model rate, N a multiple of the hop (T = N / hop).
+            first_frame: frames before it only serve as context: ``U`` starts there, equal bit
+                for bit to ``latent(wav)[0][..., first_frame:]``, and the acoustic encoder only
+                runs on the samples those frames depend on (its receptive field is shorter than
+                the emotion path's, which windowed encoding sizes the context for).
         """
-        a = self.encoder(wav)
+        start = max(0, first_frame - math.ceil(self.encoder.receptive_field / self._hop))
+        a = self.encoder(wav[..., start * self._hop:])[..., first_frame - start:]
         if not self.emotion_path:
             return a, None
         features = self.teacher(wav)
         e = self.adapter(features)
         if self.use_cem:
-            a = self.film(a, self.pooling(e))
-        return torch.cat([self.emotion_proj(e), a], dim=1), features
+            a = self.film(a, self.pooling(e)[..., first_frame:])
+        return torch.cat([self.emotion_proj(e[..., first_frame:]), a], dim=1), features
 
     def forward(self, wav: Tensor, lengths: Tensor | None = None, n_stages: int | None = None,
                 partial_stages: Sequence[int] = ()) -> CodecOutput:
@@ -370,6 +376,28 @@ class AffectCodec(Codec, nn.Module):
             u, _ = self.latent(self._pad(wav.to(device)))
             tokens = self.quantizer.encode(u, n_stages)
         return self.codes(tokens, lengths.to(device), source_sample_rate=sample_rate)
+
+    @torch.no_grad()
+    def encode_window(self, wav: Tensor, first_frame: int, n_stages: int) -> Tensor:
+        """Tokens int64 [B, K, T - first_frame] of a window whose first ``first_frame`` frames
+        are context: ``encode(wav, n_stages=n_stages).tokens[..., first_frame:]``, bit for bit,
+        with the acoustic encoder and the quantizer run only where those tokens need them
+        (:func:`affectcodec.windows.encode_windows`).
+
+        Args:
+            wav: float [B, 1, N] at the model rate, N a multiple of the hop (T = N / hop).
+            first_frame: frames of context, 0 <= first_frame < T.
+            n_stages: stages to keep.
+        """
+        if wav.dim() != 3 or wav.shape[1] != 1 or wav.shape[-1] % self._hop:
+            raise ValueError(f"wav must be [B, 1, N] with N a multiple of {self._hop}, "
+                             f"got {tuple(wav.shape)}")
+        if not 0 <= first_frame < wav.shape[-1] // self._hop:
+            raise ValueError(f"first_frame {first_frame} outside 0..{wav.shape[-1] // self._hop - 1}")
+        device = next(self.parameters()).device
+        with deterministic(device):
+            u, _ = self.latent(wav.to(device), first_frame)
+            return self.quantizer.encode(u, self.stages_for(n_stages=n_stages))
 
     @torch.no_grad()
     def decode(self, codes: Codes, sample_rate: int | None = None) -> Tensor:

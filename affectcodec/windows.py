@@ -27,6 +27,7 @@ import math
 from collections.abc import Iterable, Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from affectcodec.bitstream import WindowParams
@@ -105,9 +106,11 @@ class WindowedEncoder:
     def _encode(self, end_frame: int, end_sample: int) -> Tensor:
         start = max(0, self._next - self.layout.context_frames) * self.hop
         segment = self._buf[start - self._buf_start: end_sample - self._buf_start]
-        tokens = self.codec.encode(segment[None], n_stages=self.n_stages).tokens.cpu()
+        # Zero-padded to whole frames, as encode() pads a file's last frame.
+        segment = F.pad(segment, (0, (end_frame * self.hop - start) - segment.numel()))
         skip = self._next - start // self.hop
-        out = tokens[..., skip: skip + end_frame - self._next]
+        # The context frames' own tokens are never computed (only what the kept ones need).
+        out = self.codec.encode_window(segment[None, None], skip, self.n_stages).cpu()
         self._next = end_frame
         keep = max(0, self._next - self.layout.context_frames) * self.hop
         self._buf = self._buf[keep - self._buf_start:]

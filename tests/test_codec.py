@@ -8,7 +8,7 @@ from safetensors.torch import load_file, save_file
 
 import affectcodec
 from affectcodec import AffectCodec, CheckpointError, Codes
-from tests.conftest import tiny_codec
+from tests.conftest import data_initialised, tiny_codec
 
 
 def test_default_architecture_contract():
@@ -70,6 +70,23 @@ def test_tokens_of_a_prefix_equal_the_prefix_of_the_tokens(tiny):
     x = torch.randn(16000) * 0.3
     full = tiny.encode(x).tokens
     assert torch.equal(tiny.encode(x[:6400]).tokens, full[..., :20])
+
+
+@pytest.mark.parametrize("generator", ["frame", "dac"])
+def test_encode_window_equals_the_tail_of_encode(generator):
+    # Windowed encoding skips the acoustic encoder on the context frames (it needs less context
+    # than the emotion path): the kept frames' tokens must not change, bit for bit.
+    codec = data_initialised(tiny_codec(generator=generator), torch.randn(2, 1, 32000) * 0.3)
+    x = torch.randn(1, 1, 320 * 150) * 0.3
+    full = codec.encode(x).tokens
+    for first in (0, 1, 37, 149):
+        assert torch.equal(codec.encode_window(x, first, codec.num_stages), full[..., first:]), first
+    assert torch.equal(codec.encode_window(x, 60, 2), codec.encode(x, n_stages=2).tokens[..., 60:])
+    for bad in (-1, 150):
+        with pytest.raises(ValueError, match="first_frame"):
+            codec.encode_window(x, bad, 2)
+    with pytest.raises(ValueError, match="multiple of 320"):
+        codec.encode_window(x[..., :-1], 0, 2)
 
 
 def test_receptive_field_bounds_the_context():

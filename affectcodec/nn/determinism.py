@@ -115,7 +115,8 @@ def invariant_mm(weight: Tensor, x: Tensor) -> Tensor:
 def _invariant_conv(cols: list[Tensor], weight: Tensor, bias: Tensor | None) -> Tensor:
     """Per item: weight [C', C * taps] @ im2col columns [C * taps, L] (+ bias) -> [B, C', L]."""
     w = weight.reshape(weight.shape[0], -1)
-    y = torch.stack([invariant_mm(w, c) for c in cols])
+    # One item (every file the CLI encodes): no stacking copy of the output.
+    y = invariant_mm(w, cols[0])[None] if len(cols) == 1 else torch.stack([invariant_mm(w, c) for c in cols])
     return y if bias is None else y + bias[:, None]
 
 

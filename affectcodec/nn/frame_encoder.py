@@ -52,18 +52,25 @@ class CausalLogSpectrogram(nn.Module):
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
 
     def forward(self, wav: Tensor) -> Tensor:
+        return torch.cat(self.parts(wav), dim=-1).transpose(1, 2)
+
+    def parts(self, wav: Tensor) -> list[Tensor]:
+        """The feature groups frame-major, each float [B, N // hop, n_fft // 2 + 1]: ``log|S|``,
+        then (``phase``) the real and the imaginary part of ``|S|^0.3 exp(i arg S)``;
+        :meth:`forward` is their concatenation over channels."""
         x = F.pad(wav[:, 0], (self.n_fft - self.hop, 0))
         frames = x.unfold(-1, self.n_fft, self.hop)  # [B, J, n_fft]
         spec = torch.fft.rfft(frames * self.window, dim=-1)
-        magnitude = spec.abs().clamp_min(1e-5)
-        features = torch.log(magnitude)
-        if self.phase:
-            # exp(c * log|S|), not pow(): torch's vectorised pow and its scalar remainder loop
-            # differ in the last bit, so the last elements of a tensor would round differently
-            # from the same frame inside a longer (padded) batch; exp and log agree.
-            compressed = spec * torch.exp(features * (PHASE_COMPRESSION - 1.0))
-            features = torch.cat([features, compressed.real, compressed.imag], dim=-1)
-        return features.transpose(1, 2)
+        features = torch.log(spec.abs().clamp_min(1e-5))
+        if not self.phase:
+            return [features]
+        # exp(c * log|S|), not pow(): torch's vectorised pow and its scalar remainder loop
+        # differ in the last bit, so the last elements of a tensor would round differently
+        # from the same frame inside a longer (padded) batch; exp and log agree. The real and
+        # imaginary parts are scaled separately: the same products as the complex product
+        # with a real factor, without promoting the factor to a complex tensor.
+        factor = torch.exp(features * (PHASE_COMPRESSION - 1.0))
+        return [features, spec.real * factor, spec.imag * factor]
 
 
 class FrameEncoder(nn.Module):
@@ -97,9 +104,16 @@ class FrameEncoder(nn.Module):
         self.receptive_field = self.backbone.context * hop + hop + n_fft - hop // subframes
 
     def forward(self, wav: Tensor) -> Tensor:
-        spec = self.spectrogram(wav)  # [B, F, T * subframes]
-        b, f, j = spec.shape
-        # Stack each frame's sub-frames along channels: [B, F * subframes, T].
-        spec = spec.reshape(b, f, j // self.subframes, self.subframes).permute(0, 1, 3, 2)
-        spec = spec.reshape(b, f * self.subframes, j // self.subframes)
+        parts = self.spectrogram.parts(wav)  # each [B, T * subframes, F_i]
+        b, j = parts[0].shape[:2]
+        r, t = self.subframes, j // self.subframes
+        # Each frame's sub-frames stacked along channels, channel-major: [B, F, r, T] viewed
+        # as [B, F * r, T]; each group is written into place once (no concatenated copy).
+        spec = parts[0].new_empty(b, self.spectrogram.channels, r, t)
+        start = 0
+        for part in parts:
+            width = part.shape[-1]
+            spec[:, start: start + width] = part.reshape(b, t, r, width).permute(0, 3, 2, 1)
+            start += width
+        spec = spec.view(b, -1, t)
         return self.project(self.backbone(self.embed_norm(self.embed(spec))))

@@ -268,6 +268,25 @@ class ResidualFSQ(Quantizer):
             metrics=self._code_metrics(codes_t, saturated),
         )
 
+    def encode(self, u: Tensor, n_stages: int | None = None) -> Tensor:
+        """Tokens of ``u`` float [B, D, T]: int64 [B, K, T], K = ``n_stages``.
+
+        The arithmetic of :meth:`forward` (so the same tokens, bit for bit) without what only
+        training needs: losses, code statistics, partial sums and the last stage's output.
+        """
+        if self.training:
+            return self.forward(u, n_stages).codes
+        if u.dim() != 3 or u.shape[1] != self.input_dim:
+            raise ValueError(f"expected u of shape [B, {self.input_dim}, T], got {tuple(u.shape)}")
+        n_stages = self._check_stages(n_stages)
+        residual, codes = u, []
+        for k, stage in enumerate(self.stages[:n_stages]):
+            values, digits = self.fsq(stage.normalise(stage.project_in(residual)))
+            codes.append(self.fsq.digits_to_index(digits))
+            if k + 1 < n_stages:
+                residual = residual - stage.output(values)
+        return torch.stack(codes, dim=1)
+
     def _latent_loss(self, u: Tensor, partial_sums: list[Tensor]) -> Tensor:
         """Mean over the active stage counts m of the relative squared error of the m-stage
         latent against ``u`` (detached), per partition, the two partitions averaged.

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from affectcodec.nn import FrameDecoder, FrameEncoder
+from affectcodec.nn.frame_decoder import ISTFTHead
 from tests.conftest import tiny_codec
 
 
@@ -106,3 +107,15 @@ def test_phase_features_with_zero_weights_change_nothing_and_carry_the_timing():
     assert torch.allclose(a[:, peak], b[:, peak], atol=0.05)
     real = slice(bins + 4, bins + 8)
     assert (a[:, real] - b[:, real]).abs().max() > 0.5
+
+
+@pytest.mark.parametrize("n_fft, hop", [(640, 160), (48, 16), (40, 16)])
+def test_overlap_add_equals_fold(n_fft, hop):
+    # The head's overlap-add (shifted block additions when the window is whole hops, else
+    # F.fold) is the plain overlap-add of its frames.
+    head = ISTFTHead(8, n_fft, hop)
+    frames = torch.randn(2, 13, n_fft)
+    want = torch.nn.functional.fold(frames.transpose(1, 2), output_size=(1, 12 * hop + n_fft),
+                                    kernel_size=(1, n_fft), stride=(1, hop))[:, 0, 0]
+    assert torch.allclose(head._overlap_add(frames), want, atol=1e-6)
+

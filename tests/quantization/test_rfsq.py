@@ -84,6 +84,7 @@ def test_decode_of_encode_equals_forward_and_truncation_equals_partial_sums(cls)
         assert out.codes.min() >= 0 and out.codes.max() < q.cardinality
         for m in range(1, 5):
             assert torch.equal(q.decode(out.codes[:, :m]), out.partial_sums[m - 1])
+            assert torch.equal(q.encode(u, m), out.codes[:, :m])  # inference path, same tokens
             assert torch.equal(q(u, n_stages=m).quantized, out.partial_sums[m - 1])
     assert out.partial_sums[-1] is out.quantized
 
