@@ -26,12 +26,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from dac.model.discriminator import Discriminator
 from dac.nn.loss import GANLoss, L1Loss, MelSpectrogramLoss
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.strategies import DDPStrategy
-from torch import Tensor
+from torch import Tensor, nn
 
 from affectcodec import audio, metrics
 from affectcodec.codec import MODEL_TYPE, AffectCodec, CheckpointError, CodecOutput
@@ -97,8 +96,11 @@ class CodecModule(LightningModule):
 
     Args:
         codec: the generator (any :class:`~affectcodec.AffectCodec` configuration).
-        discriminator: DAC's multi-period + multi-band multi-resolution STFT discriminator (its
-            ``sample_rate`` must be the codec's); None trains without adversarial losses.
+        discriminator: a discriminator with DAC's interface (``.discriminators``, each with the
+            codec's ``sample_rate``; ``forward`` returns feature maps per sub-discriminator, the
+            score map last): DAC's multi-period + multi-band STFT one, or the CPU-sized
+            :class:`~affectcodec.train.discriminator.SpectralDiscriminator`; None trains without
+            adversarial losses.
         mel_loss: keyword arguments of DAC's ``MelSpectrogramLoss`` over
             :data:`DEFAULT_MEL_LOSS` (DAC's 7-scale setting); also the validation mel distance.
             (Arguments, not a ``class_path`` injection: DAC annotates ``mel_fmax`` as
@@ -127,7 +129,7 @@ class CodecModule(LightningModule):
             when its Lightning checkpoint is gone.
     """
 
-    def __init__(self, codec: AffectCodec, discriminator: Discriminator | None = None,
+    def __init__(self, codec: AffectCodec, discriminator: nn.Module | None = None,
                  mel_loss: dict[str, Any] | None = None,
                  phase_loss: dict[str, Any] | None = None,
                  loss_weights: dict[str, float] | None = None,
@@ -181,7 +183,7 @@ class CodecModule(LightningModule):
         # with torch.load(weights_only=True).
 
     @property
-    def discriminator(self) -> Discriminator | None:
+    def discriminator(self) -> nn.Module | None:
         """The discriminator (held by DAC's ``GANLoss``), or None."""
         return self.gan_loss.discriminator if self.gan_loss is not None else None
 
@@ -469,7 +471,7 @@ class CodecModule(LightningModule):
                                      "training": facts}
 
 
-def _describe(discriminator: Discriminator) -> str:
+def _describe(discriminator: nn.Module) -> str:
     parts = []
     for d in discriminator.discriminators:
         name = type(d).__name__
