@@ -57,7 +57,7 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Se
     results: dict[str, Any] = {
         "n_utterances": len(items), "metrics": list(metrics),
         "bootstrap": {"resamples": bootstrap.N_BOOT, "seed": bootstrap.SEED, "interval": "percentile 95 %",
-                      "unit": "utterance", "strata": "true emotion"},
+                      "unit": "utterance", "edr_strata": "true emotion"},
         "originals_metrics": {k: _nanmean([o[k] for o in originals])
                               for k in record_keys(metrics, original=True)},
         "originals": {}, "originals_adapted": {}, "models": {}}
@@ -96,7 +96,7 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Se
                 "kbps_payload": sum(r["payload_bits"] for r in recs) / seconds / 1000,
                 "kbps_file": (sum(file_bytes) * 8 / seconds / 1000) if None not in file_bytes else None,
                 **{k: _nanmean([r[k] for r in recs]) for k in (*record_keys(metrics), "teacher_cosine")},
-                "ci95": {k: bootstrap.mean_ci([r[k] for r in recs], strata)
+                "ci95": {k: bootstrap.mean_ci([r[k] for r in recs])
                          for k in (*record_keys(metrics), "teacher_cosine")},
             }
             for mode, key in (("independent", "originals"), ("adapted", "originals_adapted")):

@@ -1,13 +1,15 @@
 """Bootstrap confidence intervals over utterances: metric means and emotion degradation rates.
 
-Every interval here is a 95 % percentile interval (the 2.5th and 97.5th percentiles of the
-statistic over ``n_boot`` resamples) from a bootstrap that resamples utterances with
-replacement *within each true emotion* (a stratified bootstrap): every resample keeps the
-split's class composition, as UAR weighs classes equally whatever their counts, and no class
-drops out of a resample. Originals and reconstructions are resampled together (paired: one
-resample draws the same utterances for both, and for every judge), and with a fixed seed the
-same draws serve every model and rate of a run. Vectorised: a resample is a row of
-multiplicities ``W [n_boot, U]``, and each statistic is a weighted sum over utterances.
+Every interval here is a 95 % percentile interval: the 2.5th and 97.5th percentiles of the
+statistic over ``n_boot`` resamples of the utterances, drawn with replacement. A metric's mean
+(:func:`mean_ci`) resamples all utterances alike. The EDRs (:func:`edr_ci`) resample *within each
+true emotion* (a stratified bootstrap): every resample keeps the split's class composition, as
+UAR weighs classes equally whatever their counts, and no class drops out of a resample (with a
+single utterance of an emotion that emotion adds no spread: read intervals of tiny runs
+accordingly). Originals and reconstructions are resampled together (paired: one resample draws
+the same utterances for both, and for every judge), and with a fixed seed the same draws serve
+every model and rate of a run. Vectorised: a resample is a row of multiplicities
+``W [n_boot, U]``, and each statistic is a weighted sum over utterances.
 """
 
 from __future__ import annotations

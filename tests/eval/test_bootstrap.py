@@ -62,7 +62,8 @@ def test_edr_interval_contains_the_point_figure():
     target = list(np.repeat(np.arange(6), 20))
     orig = [t if rng.random() < 0.7 else int(rng.integers(6)) for t in target]
     rec = [t if rng.random() < 0.45 else int(rng.integers(6)) for t in target]
-    point = degradation_rate(classification_metrics(target, orig, 6).uar, classification_metrics(target, rec, 6).uar)
+    uar = [classification_metrics(target, p, 6).uar for p in (orig, rec)]
+    point = degradation_rate(*uar)
     ci = edr_ci([target], [orig], [rec], [6], [str(t) for t in target])
     (low, high), = ci["edr_macro"]
     assert low < point < high and high - low > 5
