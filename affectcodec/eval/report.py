@@ -256,9 +256,9 @@ def _interval_tables(results: dict[str, Any]) -> list[str]:
         keys.append("medr_adapted")
     keys += _interval_keys(results)
     lines = ["", "## 95 % confidence intervals", "",
-             f"Mean [95 % interval]: percentile bootstrap over utterances, {boot['resamples']} resamples "
-             f"drawn within each true emotion (seed {boot['seed']}); originals and reconstructions "
-             "resampled together. See docs/evaluation.md.", "",
+             f"Figure [95 % interval]: percentile bootstrap over utterances, {boot['resamples']} resamples "
+             f"(seed {boot['seed']}); the EDRs resample within each true emotion, originals and "
+             "reconstructions together. See docs/evaluation.md.", "",
              "| model | kbit/s | " + " | ".join(_name(k)[0] for k in keys) + " |",
              "|---" * (len(keys) + 2) + "|"]
     for name, model in results["models"].items():
