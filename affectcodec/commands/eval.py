@@ -16,9 +16,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="model folder or bundled name (repeat for several; default: the bundled default "
                         "model; 'dac16k' = DAC's 16 kHz architecture with random weights, for plumbing only; "
                         "'opus', 'codec2' = the reference codecs, if their Debian tools are installed)")
-    p.add_argument("--reference", action="store_true",
-                   help="add the Opus and Codec2 reference rows (each skipped with a message if its "
-                        "tools are missing)")
+    p.add_argument("--reference", action="append", nargs="?", const="all", choices=["opus", "codec2", "all"],
+                   metavar="CODEC",
+                   help="add a reference codec's rows: opus or codec2 (repeat for both; a bare --reference, "
+                        "or 'all', adds both); each is skipped with a message if its tools are missing")
     p.add_argument("--manifest", default=None, help="manifest (default: nEMO under ../shared/data)")
     p.add_argument("--split", default="valid", help="manifest split to evaluate (default: valid)")
     p.add_argument("--kbps", type=float, nargs="+", default=[1.5, 3.0, 6.0], help="bitrates")
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         run = evaluate_codecs(
-            args.out, args.model or [None], reference=args.reference, manifest=args.manifest,
+            args.out, args.model or [None], reference=_references(args.reference), manifest=args.manifest,
             split=args.split, kbps=args.kbps, limit=args.limit, workers=args.workers,
             judges=args.judges, teacher=args.teacher, metrics=args.metrics, progress=progress,
             command="affectcodec " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
@@ -65,3 +66,10 @@ def run(args: argparse.Namespace) -> int:
           f"({results['tasks_run']} new tasks); wrote {run.report}, results.json and "
           f"{len(results['plots'])} plots")
     return 0
+
+
+def _references(requested: list[str] | None) -> bool | list[str]:
+    """``--reference`` as :func:`~affectcodec.eval.codec_evaluation.evaluate_codecs` takes it."""
+    if not requested:
+        return False
+    return True if "all" in requested else list(dict.fromkeys(requested))

@@ -12,7 +12,9 @@ import numpy as np
 import torch
 
 from affectcodec import audio
+from affectcodec.baselines import REFERENCE_CODECS
 from affectcodec.data.manifests import Utterance
+from affectcodec.eval import bootstrap
 from affectcodec.eval.runner import DEFAULT_METRICS, ModelSpec, build_codec, cache_path, record_keys
 
 
@@ -28,7 +30,9 @@ def _read(path: Path) -> dict[str, Any]:
 def aggregate(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Sequence[float], out: Path,
               judges: Sequence[Any], leakage_utterances: int = 200,
               metrics: Sequence[str] = DEFAULT_METRICS) -> dict[str, Any]:
-    """Means of the signal metrics, judge metrics with EDR/MEDR/WEDR, prosody, leakage probe.
+    """Means of the signal metrics, judge metrics with EDR/MEDR/WEDR, per-class recall change,
+    prosody, leakage probe; 95 % bootstrap intervals (:mod:`.bootstrap`) of the metric means and
+    of the EDRs.
 
     Args:
         models, items, rates: what was run.
@@ -38,24 +42,33 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Se
         metrics: the signal metrics that were run (names of
             :data:`~affectcodec.eval.runner.METRICS`); each row has the mean of each of their keys,
             and ``originals_metrics`` the means of the no-reference ones over the originals.
+            ``ci95`` of a row holds the 95 % interval of each of those means (and of the
+            teacher cosine), ``medr_ci95`` / ``wedr_ci95`` (``_adapted`` too) those of MEDR /
+            WEDR, and each judge's entry ``edr_macro_ci95`` / ``edr_weighted_ci95`` and
+            ``recall_change`` (per class, reconstruction minus original, in label order).
     """
-    from affectcodec.eval.emotion import classification_metrics, degradation_rate
+    from affectcodec.eval.emotion import classification_metrics, degradation_rate, recall_change
     from affectcodec.eval.leakage import leakage_probe
     from affectcodec.eval.prosody_metrics import ProsodyPreservation
     from affectcodec.judges.adaptation import SpeakerStats
 
     originals = [_read(cache_path(out, None, None, it)) for it in items]
+    strata = [it.emotion for it in items]
     results: dict[str, Any] = {
         "n_utterances": len(items), "metrics": list(metrics),
+        "bootstrap": {"resamples": bootstrap.N_BOOT, "seed": bootstrap.SEED, "interval": "percentile 95 %",
+                      "unit": "utterance", "edr_strata": "true emotion"},
         "originals_metrics": {k: _nanmean([o[k] for o in originals])
                               for k in record_keys(metrics, original=True)},
         "originals": {}, "originals_adapted": {}, "models": {}}
     targets, stats = {}, {}
+    orig_preds: dict[tuple[str, str], list[int]] = {}  # (mode, judge) -> predictions on the originals
     speakers = sorted({it.speaker for it in items})
     for judge in judges:
         index = {name: i for i, name in enumerate(judge.labels)}
         targets[judge.name] = [index[it.emotion] for it in items]
         pred = [int(np.argmax(o["judges"][judge.name]["proba"])) for o in originals]
+        orig_preds["independent", judge.name] = pred
         results["originals"][judge.name] = classification_metrics(
             targets[judge.name], pred, len(index)).to_dict() | {"labels": list(judge.labels)}
         if judge.speaker_head is not None:
@@ -68,6 +81,7 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Se
             except ValueError:
                 continue  # too few utterances of a speaker: adapted judging is not defined
             pred = _adapted_preds(judge, originals, items, stats[judge.name])
+            orig_preds["adapted", judge.name] = pred
             results["originals_adapted"][judge.name] = classification_metrics(
                 targets[judge.name], pred, len(index)).to_dict() | {"labels": list(judge.labels)}
     for model in models:
@@ -82,9 +96,11 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Se
                 "kbps_payload": sum(r["payload_bits"] for r in recs) / seconds / 1000,
                 "kbps_file": (sum(file_bytes) * 8 / seconds / 1000) if None not in file_bytes else None,
                 **{k: _nanmean([r[k] for r in recs]) for k in (*record_keys(metrics), "teacher_cosine")},
+                "ci95": {k: bootstrap.mean_ci([r[k] for r in recs])
+                         for k in (*record_keys(metrics), "teacher_cosine")},
             }
             for mode, key in (("independent", "originals"), ("adapted", "originals_adapted")):
-                judge_rows, edr_m, edr_w = {}, [], []
+                judge_rows, edr_m, edr_w, preds = {}, [], [], {}
                 for judge in judges:
                     if judge.name not in results[key]:
                         continue
@@ -95,12 +111,22 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Se
                     rec = classification_metrics(targets[judge.name], pred, len(judge.labels))
                     orig = results[key][judge.name]
                     em, ew = degradation_rate(orig["uar"], rec.uar), degradation_rate(orig["wa"], rec.wa)
-                    judge_rows[judge.name] = rec.to_dict() | {"edr_macro": em, "edr_weighted": ew}
+                    judge_rows[judge.name] = rec.to_dict() | {
+                        "edr_macro": em, "edr_weighted": ew,
+                        "recall_change": recall_change(orig["confusion"], rec.confusion)}
                     edr_m.append(em)
                     edr_w.append(ew)
+                    preds[judge.name] = pred
                 suffix = "" if mode == "independent" else "_adapted"
                 row[f"judges{suffix}"] = judge_rows
                 row[f"medr{suffix}"], row[f"wedr{suffix}"] = _nanmean(edr_m), _nanmean(edr_w)
+                names = list(preds)
+                ci = bootstrap.edr_ci([targets[n] for n in names], [orig_preds[mode, n] for n in names],
+                                      [preds[n] for n in names],
+                                      [len(judge_rows[n]["recall"]) for n in names], strata)
+                for n, macro, weighted in zip(names, ci["edr_macro"], ci["edr_weighted"], strict=True):
+                    judge_rows[n] |= {"edr_macro_ci95": macro, "edr_weighted_ci95": weighted}
+                row[f"medr{suffix}_ci95"], row[f"wedr{suffix}_ci95"] = ci["medr"], ci["wedr"]
             prosody = ProsodyPreservation()
             for r in recs:
                 prosody.merge_state(r["prosody"])
@@ -111,7 +137,8 @@ def aggregate(models: Sequence[ModelSpec], items: Sequence[Utterance], rates: Se
                 codec = codec or build_codec(model)
                 row["leakage"] = _leakage(codec, items[:leakage_utterances], code_files, leakage_probe)
             per_rate[f"{kbps:g}"] = row
-        results["models"][model.name] = {"path": model.path, "rates": per_rate}
+        results["models"][model.name] = {"path": model.path, "reference": model.path in REFERENCE_CODECS,
+                                         "rates": per_rate}
     return results
 
 

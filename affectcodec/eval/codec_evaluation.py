@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from affectcodec import praat
 from affectcodec.analysis.pipeline import stratified_cap
 from affectcodec.audio import load as load_audio
 from affectcodec.baselines import REFERENCE_CODECS
@@ -29,8 +30,10 @@ from affectcodec.errors import EvaluationError
 from affectcodec.eval.aggregate import aggregate
 from affectcodec.eval.report import (
     plot_confusions,
+    plot_f0_contours,
     plot_metrics,
     plot_recall,
+    plot_recall_change,
     plot_spectrograms,
     write_report,
 )
@@ -70,7 +73,7 @@ def _stderr(message: str) -> None:
 
 
 def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
-                    reference: bool = False, manifest: str | Path | None = None,
+                    reference: bool | Sequence[str] = False, manifest: str | Path | None = None,
                     split: str = "valid", kbps: Sequence[float] = (1.5, 3.0, 6.0),
                     limit: int | None = None, workers: int = 2,
                     judges: Sequence[str] | None = None, teacher: str | None = None,
@@ -87,8 +90,9 @@ def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
         models: model folders or bundled names (``None``: the bundled default model),
             ``"dac16k"`` (DAC's 16 kHz architecture, random weights: plumbing only), or a
             reference codec's name (``"opus"``, ``"codec2"``).
-        reference: add the reference codecs' rows; one whose tools are missing is skipped with
-            a message to ``log``.
+        reference: add reference codecs' rows: True for all of them, or their names
+            (``"opus"``, ``"codec2"``); one whose tools are missing is skipped with a message to
+            ``log``.
         manifest: manifest file (default: nEMO under ``../shared/data``).
         split: manifest split to evaluate.
         kbps: bitrates, each one every model has.
@@ -106,8 +110,8 @@ def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
         The results written and where the report is.
 
     Raises:
-        EvaluationError: an unknown metric, two models of one name, a rate a model lacks, an
-            unreadable manifest or an empty split.
+        EvaluationError: an unknown metric or reference codec, two models of one name, a rate a
+            model lacks, an unreadable manifest or an empty split.
         CheckpointError, EmotionCheckpointError: a judge or teacher that cannot be loaded.
 
     Example:
@@ -128,8 +132,12 @@ def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
         raise EvaluationError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)} or 'all'")
     specs, names = [], set()
     requested = list(models or [None])
-    if reference:
-        requested += [r for r in REFERENCE_CODECS if r not in requested]
+    wanted = list(REFERENCE_CODECS) if reference is True else list(reference or ())
+    unknown = [r for r in wanted if r not in REFERENCE_CODECS]
+    if unknown:
+        raise EvaluationError(f"unknown reference codec {unknown[0]!r}; choose from "
+                              f"{', '.join(REFERENCE_CODECS)}")
+    requested += [r for r in wanted if r not in requested]
     for m in requested:
         if m in REFERENCE_CODECS and not REFERENCE_CODECS[m].available():
             log(REFERENCE_CODECS[m].missing_message())
@@ -172,7 +180,7 @@ def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
         versions={"affectcodec": __version__, "torch": torch.__version__,
                   "python": platform.python_version(),
                   **{pkg: version(pkg) for metric, pkg in _TOOL_PACKAGES if metric in metrics}})
-    plots = _plots(results, out, items[0], codecs, min(kbps))
+    plots = _plots(results, out, items, codecs, kbps)
     results["plots"] = [p.name for p in plots]
     with atomic_path(out / "results.json", force=True) as tmp:
         tmp.write_text(json.dumps(results, indent=2))
@@ -180,12 +188,39 @@ def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
     return CodecEvaluation(results, report, len(items), len(specs))
 
 
-def _plots(results: dict[str, Any], out: Path, example: Any, codecs: dict[str, Any],
-           rate: float) -> list[Path]:
-    """The metric, recall and confusion plots, and the spectrograms of one example at ``rate``."""
-    wav = load_audio(example.audio_path)
-    audio = {"original": wav[0]}
-    for name, codec in codecs.items():
-        audio[f"{name} @ {rate:g} kbit/s"] = codec.decode(codec.encode(wav, kbps=rate))[0, 0]
-    return [plot_metrics(results, out), plot_recall(results, out), *plot_confusions(results, out),
-            plot_spectrograms({"key": example.path, "emotion": example.emotion, "audio": audio}, out)]
+#: Utterances whose F0 contours are drawn (the first one and the next ones of other emotions).
+F0_PLOT_UTTERANCES = 3
+
+
+@torch.no_grad()
+def _plots(results: dict[str, Any], out: Path, items: Sequence[Any], codecs: dict[str, Any],
+           rates: Sequence[float]) -> list[Path]:
+    """The metric, recall and confusion plots; the spectrograms of the first utterance at the
+    lowest rate; F0 contours (Praat) of a few utterances of different emotions, original vs each
+    model's decoded audio at each rate."""
+    picked, seen = [], set()
+    for item in items:
+        if item.emotion not in seen and len(picked) < F0_PLOT_UTTERANCES:
+            picked.append(item)
+            seen.add(item.emotion)
+    rates = sorted(rates)
+    contours, spectrogram = [], {}
+    for item in picked:
+        wav = load_audio(item.audio_path)  # [1, N]
+        if item is picked[0]:
+            spectrogram["original"] = wav[0]
+        contour = {"key": item.path, "emotion": item.emotion, "rates": {},
+                   "original": praat.pitch_track(wav[0].numpy())[0]}
+        for rate in rates:
+            contour["rates"][rate] = {}
+            for name, codec in codecs.items():
+                decoded = codec.decode(codec.encode(wav, kbps=rate))[0, 0].detach().cpu()
+                contour["rates"][rate][name] = praat.pitch_track(decoded.numpy())[0]
+                if item is picked[0] and rate == rates[0]:
+                    spectrogram[f"{name} @ {rate:g} kbit/s"] = decoded
+        contours.append(contour)
+    first = picked[0]
+    return [plot_metrics(results, out), plot_recall(results, out), plot_recall_change(results, out),
+            *plot_confusions(results, out),
+            plot_spectrograms({"key": first.path, "emotion": first.emotion, "audio": spectrogram}, out),
+            plot_f0_contours(contours, out, praat.HOP_SECONDS)]

@@ -84,6 +84,21 @@ def degradation_rate(original: float, reconstructed: float) -> float:
     return 100.0 * (original - reconstructed) / original if original > 0 else math.nan
 
 
+def recall_change(original: Sequence[Sequence[int]], reconstructed: Sequence[Sequence[int]]) -> list[float]:
+    """Per-class recall change ``R_c(rec) - R_c(orig)`` of one judge (negative: the codec loses
+    class ``c``), from its confusion matrices [C, C] (rows = true class) on the originals and
+    on the reconstructions of the same utterances; NaN for classes with no true item."""
+    def recall(cm: Sequence[Sequence[int]]) -> np.ndarray:
+        cm = np.asarray(cm, dtype=np.float64)
+        support = cm.sum(1)
+        return np.where(support > 0, np.diag(cm) / np.maximum(support, 1), np.nan)
+
+    o, r = recall(original), recall(reconstructed)
+    if o.shape != r.shape:
+        raise ValueError(f"confusion matrices of {o.size} and {r.size} classes")
+    return [float(x) for x in r - o]
+
+
 @dataclass
 class JudgeResult:
     """One judge on originals and reconstructions (``reconstructed`` None when not given)."""

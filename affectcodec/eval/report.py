@@ -21,21 +21,77 @@ def fmt(x: Any, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
+#: Metric keys of a results row -> (short name, decimals, "higher" / "lower" is better); a key
+#: not listed is shown by its own name with 3 decimals.
+_METRIC_NAMES = {
+    "pesq": ("PESQ-wb", 2, "higher"), "stoi": ("STOI", 3, "higher"), "visqol": ("ViSQOL", 2, "higher"),
+    "speaker_similarity": ("speaker sim", 3, "higher"), "mel_distance": ("mel dist", 3, "lower"),
+    "si_sdr": ("SI-SDR dB", 1, "higher"), "dnsmos_sig": ("DNSMOS SIG", 2, "higher"),
+    "dnsmos_bak": ("DNSMOS BAK", 2, "higher"), "dnsmos_ovrl": ("DNSMOS OVRL", 2, "higher"),
+    "wer": ("WER", 3, "lower"), "cer": ("CER", 3, "lower"), "teacher_cosine": ("teacher cos", 3, "higher"),
+    "medr": ("MEDR %", 1, "lower"), "medr_adapted": ("MEDR % (spk-adapted)", 1, "lower"),
+    "f0_corr": ("F0 corr", 3, "higher"), "f0_rmse_cents": ("F0 RMSE cents", 0, "lower"),
+    "vde": ("VDE", 3, "lower"),
+}
+#: The signal metrics first in the interval table and the plots, in this order.
+_FIRST = ("pesq", "stoi", "visqol", "speaker_similarity")
+_PROSODY = ("f0_corr", "f0_rmse_cents", "vde")
+
+
+def _name(key: str) -> tuple[str, int, str]:
+    return _METRIC_NAMES.get(key, (key, 3, ""))
+
+
+def _rows(model: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted(model["rates"].values(), key=lambda r: r["kbps_nominal"])
+
+
+def _interval_keys(results: dict[str, Any]) -> list[str]:
+    """The metric keys with intervals in the rows, the main signal metrics first."""
+    keys = list(dict.fromkeys(k for m in results["models"].values() for r in m["rates"].values()
+                              for k in r.get("ci95", {})))
+    return [k for k in _FIRST if k in keys] + [k for k in keys if k not in _FIRST]
+
+
+def _value(row: dict[str, Any], key: str) -> tuple[float, list[float] | None]:
+    """A row's figure and its 95 % interval (None where it has none)."""
+    if key in _PROSODY:
+        return row["prosody"][key], None
+    ci = row.get("ci95", {}).get(key) if key in row.get("ci95", {}) else row.get(f"{key}_ci95")
+    value = row.get(key)
+    return (math.nan if value is None else value), ci
+
+
 def plot_metrics(results: dict[str, Any], out: Path) -> Path:
-    """Each metric against bitrate, one line per model."""
+    """Each metric present against the actual bitrate (payload kbit/s; a reference codec's file
+    bitrate), one line per model (reference codecs dashed), with 95 % bootstrap intervals as
+    error bars where the figure has one."""
     plt = _plt()
-    panels = [("pesq", "PESQ-wb (higher better)"), ("stoi", "STOI (higher better)"),
-              ("mel_distance", "mel distance (lower better)"), ("si_sdr", "SI-SDR dB (higher better)"),
-              ("medr", "MEDR % (lower better)"),  ("f0_rmse_cents", "F0 RMSE cents (lower better)")]
-    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
-    for ax, (key, title) in zip(axes.flat, panels, strict=True):
+    panels = _interval_keys(results) + ["medr"]
+    if any(not math.isnan(r.get("medr_adapted", math.nan)) for m in results["models"].values()
+           for r in m["rates"].values()):
+        panels.append("medr_adapted")
+    panels += list(_PROSODY)
+    cols = 4
+    nrows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.9 * nrows), squeeze=False)
+    for ax, key in zip(axes.flat, panels, strict=False):
         for name, model in results["models"].items():
-            rates = sorted(model["rates"].values(), key=lambda r: r["kbps_nominal"])
-            ys = [r["prosody"][key] if key == "f0_rmse_cents" else r.get(key, math.nan) for r in rates]
-            ax.plot([r["kbps_nominal"] for r in rates], ys, marker="o", label=name)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("kbit/s")
-    axes.flat[0].legend(fontsize=8)
+            rows = _rows(model)
+            x = np.array([r["kbps_payload"] for r in rows])
+            values = [_value(r, key) for r in rows]
+            y = np.array([v for v, _ in values], dtype=float)
+            low = np.array([y[i] - ci[0] if ci else 0.0 for i, (_, ci) in enumerate(values)])
+            high = np.array([ci[1] - y[i] if ci else 0.0 for i, (_, ci) in enumerate(values)])
+            ax.errorbar(x, y, yerr=np.nan_to_num(np.stack([low, high])), marker="o", markersize=4,
+                        capsize=3, linestyle="--" if model.get("reference") else "-", label=name)
+        label, _, better = _name(key)
+        ax.set_title(f"{label} ({better} better)" if better else label, fontsize=9)
+        ax.set_xlabel("kbit/s (payload)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
     return _save(fig, out / "metrics_vs_bitrate.png")
 
 
@@ -87,6 +143,66 @@ def plot_confusions(results: dict[str, Any], out: Path) -> list[Path]:
     return paths
 
 
+def plot_recall_change(results: dict[str, Any], out: Path) -> Path:
+    """Per-emotion recall change vs the originals (percentage points; below 0: the codec loses
+    that emotion), one panel per judge (rows, speaker-independent) and nominal rate (columns),
+    one bar per model."""
+    plt = _plt()
+    judges = list(results["originals"])
+    rates = sorted({r["kbps_nominal"] for m in results["models"].values() for r in m["rates"].values()})
+    fig, axes = plt.subplots(len(judges), len(rates), figsize=(4.6 * len(rates), 3.2 * len(judges)),
+                             squeeze=False, sharey=True)
+    for i, judge in enumerate(judges):
+        labels = results["originals"][judge]["labels"]
+        for j, rate in enumerate(rates):
+            ax = axes[i][j]
+            series = [(name, r["judges"][judge]["recall_change"]) for name, m in results["models"].items()
+                      for r in m["rates"].values() if r["kbps_nominal"] == rate and judge in r["judges"]]
+            width = 0.8 / max(len(series), 1)
+            for k, (name, change) in enumerate(series):
+                ax.bar(np.arange(len(labels)) + k * width, 100 * np.nan_to_num(change), width, label=name)
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.set_xticks(np.arange(len(labels)) + 0.4 - width / 2, labels, rotation=30, fontsize=7)
+            ax.set_title(f"judge {judge} @ {rate:g} kbit/s", fontsize=9)
+            ax.tick_params(axis="y", labelsize=7)
+        axes[i][0].set_ylabel("recall change (pp)", fontsize=8)
+    axes[0][0].legend(fontsize=7)
+    return _save(fig, out / "recall_change.png")
+
+
+def plot_f0_contours(contours: list[dict[str, Any]], out: Path, hop_seconds: float = 0.02) -> Path:
+    """F0 contours of a few utterances: the original against each model's decoded audio, one row
+    per utterance and one column per rate.
+
+    Args:
+        contours: per utterance ``{"key", "emotion", "original": F0 [T], "rates": {kbps: {model:
+            F0 [T]}}}``, F0 in Hz on frames of ``hop_seconds``, 0 where unvoiced.
+        out: the folder of ``f0_contours.png``.
+    """
+    plt = _plt()
+    rates = sorted({rate for c in contours for rate in c["rates"]})
+    fig, axes = plt.subplots(len(contours), len(rates), figsize=(4.6 * len(rates), 2.6 * len(contours)),
+                             squeeze=False)
+
+    def draw(ax, f0, **style) -> None:
+        f0 = np.asarray(f0, dtype=float)
+        ax.plot(np.arange(len(f0)) * hop_seconds, np.where(f0 > 0, f0, np.nan), **style)
+
+    for i, c in enumerate(contours):
+        for j, rate in enumerate(rates):
+            ax = axes[i][j]
+            draw(ax, c["original"], color="black", linewidth=2.2, label="original")
+            for name, f0 in c["rates"].get(rate, {}).items():
+                draw(ax, f0, linewidth=1.0, label=name)
+            ax.set_title(f"{Path(c['key']).stem} ({c['emotion']}) @ {rate:g} kbit/s", fontsize=8)
+            ax.tick_params(labelsize=7)
+        axes[i][0].set_ylabel("F0 Hz (Praat)", fontsize=8)
+    for ax in axes[-1]:
+        ax.set_xlabel("seconds", fontsize=8)
+    axes[0][0].legend(fontsize=6)
+    return _save(fig, out / "f0_contours.png")
+
+
 def spectrogram_panels(signals: dict[str, np.ndarray], path: Path, title: str | None = None) -> Path:
     """Write :func:`~affectcodec.eval.plotting.spectrogram_figure` of ``signals`` to ``path``."""
     return _save(spectrogram_figure(signals, title), path)
@@ -124,6 +240,64 @@ def _field_metrics_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _ci(value: Any, ci: list[float] | None, digits: int) -> str:
+    if ci is None:
+        return fmt(value, digits)
+    return f"{fmt(value, digits)} [{fmt(ci[0], digits)}, {fmt(ci[1], digits)}]"
+
+
+def _interval_tables(results: dict[str, Any]) -> list[str]:
+    """MEDR and the metric means with their 95 % intervals; each judge's EDR with its interval."""
+    boot = results.get("bootstrap")
+    if not boot:
+        return []
+    keys = ["medr"]
+    if any(r.get("medr_adapted_ci95") for m in results["models"].values() for r in m["rates"].values()):
+        keys.append("medr_adapted")
+    keys += _interval_keys(results)
+    lines = ["", "## 95 % confidence intervals", "",
+             f"Figure [95 % interval]: percentile bootstrap over utterances, {boot['resamples']} resamples "
+             f"(seed {boot['seed']}); the EDRs resample within each true emotion, originals and "
+             "reconstructions together. See docs/evaluation.md.", "",
+             "| model | kbit/s | " + " | ".join(_name(k)[0] for k in keys) + " |",
+             "|---" * (len(keys) + 2) + "|"]
+    for name, model in results["models"].items():
+        for r in _rows(model):
+            lines.append(f"| {name} | {r['kbps_nominal']:g} | " + " | ".join(
+                _ci(*_value(r, k), _name(k)[1]) for k in keys) + " |")
+    judges = list(results["originals"])
+    lines += ["", "### EDR per judge, speaker-independent (%, 95 % interval)", "",
+              "| model | kbit/s | " + " | ".join(judges) + " |", "|---" * (len(judges) + 2) + "|"]
+    for name, model in results["models"].items():
+        for r in _rows(model):
+            cells = [_ci(r["judges"][j]["edr_macro"], r["judges"][j].get("edr_macro_ci95"), 1)
+                     if j in r["judges"] else "n/a" for j in judges]
+            lines.append(f"| {name} | {r['kbps_nominal']:g} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _recall_change_tables(results: dict[str, Any]) -> list[str]:
+    """Per judge: the originals' per-emotion recall, then each model's change in percentage points."""
+    lines = []
+    for judge, orig in results["originals"].items():
+        labels = orig["labels"]
+        lines += ["", f"## Per-emotion recall change, judge {judge} (speaker-independent)", "",
+                  "The originals' recall, then reconstruction minus original in percentage points "
+                  "(negative: the codec loses that emotion).", "",
+                  "| model | kbit/s | " + " | ".join(labels) + " | UAR |", "|---" * (len(labels) + 3) + "|",
+                  "| original | | " + " | ".join(fmt(x, 2) for x in orig["recall"])
+                  + f" | {fmt(orig['uar'], 2)} |"]
+        for name, model in results["models"].items():
+            for r in _rows(model):
+                j = r["judges"].get(judge)
+                if j is None or "recall_change" not in j:
+                    continue
+                cells = [fmt(100 * x, 1) for x in j["recall_change"]]
+                lines.append(f"| {name} | {r['kbps_nominal']:g} | " + " | ".join(cells)
+                             + f" | {fmt(100 * (j['uar'] - orig['uar']), 1)} |")
+    return lines
+
+
 def write_report(results: dict[str, Any], out: Path) -> Path:
     """Markdown tables of everything in ``results``."""
     lines = ["# AffectCodec evaluation", "", f"Command: `{results['command']}`", "",
@@ -148,6 +322,7 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
                 f"{fmt(p['f0_rmse_cents'], 0)} | {fmt(p['vde'])} | "
                 f"{fmt(p['energy_corr'])} | {fmt(r['teacher_cosine'])} | {leak_s} |")
     lines += _field_metrics_table(results)
+    lines += _interval_tables(results)
     lines += ["", "## Judges (UAR / WA)", "", "| judge | original | " + " | ".join(
         f"{name} @ {r['kbps_nominal']:g}" for name, m in results["models"].items()
         for r in sorted(m["rates"].values(), key=lambda r: r["kbps_nominal"])) + " |"]
@@ -160,6 +335,7 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
                 j = r["judges"][judge]
                 cells.append(f"{fmt(j['uar'])} / {fmt(j['wa'])}")
         lines.append(f"| {judge} | " + " | ".join(cells) + " |")
+    lines += _recall_change_tables(results)
     lines += ["", "Plots: " + ", ".join(f"`{p}`" for p in results.get("plots", [])), "",
               "Metric definitions: docs/evaluation.md.", ""]
     path = out / "report.md"

@@ -33,16 +33,55 @@ def test_eval_end_to_end_on_three_utterances(tmp_path, nemo):
         assert row["kbps_file"] > float(kbps)
         assert set(row["judges"]) == {"crnn", "functionals"}
         assert 0 <= row["stoi"] <= 1
+        # the panel: 95 % intervals around the means and MEDR, per-emotion recall change
+        for key in ("pesq", "stoi", "visqol", "speaker_similarity", "teacher_cosine"):
+            if key in ("pesq", "stoi", "teacher_cosine") or row["ci95"][key] is not None:
+                low, high = row["ci95"][key]  # the tiny model's noise has no speaker to compare
+                assert low <= row[key] <= high, key
+        low, high = row["medr_ci95"]
+        assert low - 1e-9 <= row["medr"] <= high + 1e-9  # one utterance per emotion: zero width
+        crnn = row["judges"]["crnn"]
+        assert len(crnn["recall_change"]) == len(results["originals"]["crnn"]["labels"])
+        assert crnn["edr_macro_ci95"] is None or len(crnn["edr_macro_ci95"]) == 2
+    assert results["bootstrap"]["resamples"] == 1000
     for name in ("report.md", "metrics_vs_bitrate.png", "recall_per_class.png", "spectrogram.png",
-                 "confusion_crnn.png"):
+                 "confusion_crnn.png", "recall_change.png", "f0_contours.png"):
         assert (out / name).stat().st_size > 500, name
+    assert {"recall_change.png", "f0_contours.png"} <= set(results["plots"])
     assert results["metrics"] == ["pesq", "stoi", "mel_distance", "si_sdr", "visqol", "speaker_similarity"]
-    assert "| ViSQOL (MOS-LQO) | speaker sim |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "| ViSQOL (MOS-LQO) | speaker sim |" in report
+    assert "## 95 % confidence intervals" in report and "| model | kbit/s | MEDR % |" in report
+    assert "## Per-emotion recall change, judge crnn (speaker-independent)" in report
+    assert "### EDR per judge, speaker-independent" in report
     # Re-running into the same folder scores nothing again, nor does asking for fewer metrics.
     again = subprocess.run(cmd + ["--metrics", "visqol", "pesq"], capture_output=True, text=True)
     assert again.returncode == 0 and "(0 new tasks)" in again.stdout, again.stderr[-2000:]
     rerun = json.loads((out / "results.json").read_text())
     assert rerun["metrics"] == ["visqol", "pesq"] and "stoi" not in rerun["models"]["tiny"]["rates"]["6"]
+
+
+def test_eval_parses_repeated_and_bare_reference():
+    from affectcodec.cli import build_parser
+    from affectcodec.commands.eval import _references
+
+    def parse(*extra):
+        return build_parser("eval").parse_args(["eval", "--out", "o", *extra]).reference
+
+    assert _references(parse("--reference", "opus", "--reference", "codec2")) == ["opus", "codec2"]
+    assert _references(parse("--reference", "codec2")) == ["codec2"]
+    assert _references(parse("--reference")) is True  # the bare flag: both, as before
+    assert _references(parse()) is False
+    with pytest.raises(SystemExit):
+        parse("--reference", "mp3")
+
+
+def test_eval_rejects_an_unknown_reference_codec(tmp_path):
+    from affectcodec.errors import EvaluationError
+    from affectcodec.eval.codec_evaluation import evaluate_codecs
+
+    with pytest.raises(EvaluationError, match="unknown reference codec 'mp3'"):
+        evaluate_codecs(tmp_path, ["opus"], reference=["mp3"])
 
 
 def test_eval_rejects_an_unsupported_rate(tmp_path):

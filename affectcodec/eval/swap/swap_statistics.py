@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from affectcodec.eval.bootstrap import bootstrap_difference
 from affectcodec.eval.swap.swap_experiment import MODES
 
 #: Kinds of output: the swap, the control (A reconstructed), and the uncoded original A.
@@ -84,26 +85,6 @@ def _judge_figures(pairs: Sequence[Pair], originals: dict[str, dict[str, Any]], 
 
 def _rate(hits: Sequence[bool]) -> float | None:
     return float(np.mean(hits)) if len(hits) else None
-
-
-def bootstrap_difference(sentences: Sequence[str], x: Sequence[bool], y: Sequence[bool],
-                         n_boot: int = 2000, seed: int = 0) -> list[float] | None:
-    """95 % percentile interval of ``mean(x) - mean(y)`` over paired outcomes, resampling sentences.
-
-    Args:
-        sentences: the sentence of each pair (the resampling unit).
-        x, y: paired outcomes (e.g. swap and control "moved to B"), one per pair.
-    """
-    names = sorted(set(sentences))
-    if len(names) < 2:
-        return None
-    index = {s: i for i, s in enumerate(names)}
-    g = np.array([index[s] for s in sentences])
-    n = np.bincount(g, minlength=len(names)).astype(float)
-    d = np.bincount(g, weights=np.asarray(x, float) - np.asarray(y, float), minlength=len(names))
-    pick = np.random.default_rng(seed).integers(0, len(names), size=(n_boot, len(names)))
-    diffs = d[pick].sum(1) / n[pick].sum(1)
-    return [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))]
 
 
 def _matrix(pairs: Sequence[Pair], hits: Sequence[bool], emotions: Sequence[str]
