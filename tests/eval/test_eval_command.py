@@ -107,3 +107,42 @@ def test_a_retrained_model_under_the_same_name_gets_a_fresh_cache(tmp_path):
     second = ModelSpec("m", str(tmp_path / "m")).cache_name
     assert first != second and first.startswith("m-") and second.startswith("m-")
     assert ModelSpec("opus", "opus").cache_name == "opus"
+
+
+def test_eval_reports_wer_and_notes_a_missing_asr_extra(tmp_path, nemo, monkeypatch):
+    # Whisper is faked (the real one is tested in tests/test_field_metrics.py): this checks the
+    # plumbing, in-process (workers=1) so that the fake is what the tasks call.
+    from affectcodec import metrics
+    from affectcodec.eval import codec_evaluation
+    from affectcodec.eval.codec_evaluation import evaluate_codecs
+
+    heard = []
+
+    def fake(wav, language=None):
+        heard.append(language)
+        return metrics.Transcript("Lubię czytać przed snem.", language or "xx")
+
+    monkeypatch.setattr(metrics, "transcribe", fake)
+    monkeypatch.setattr(codec_evaluation, "asr_available", lambda: True)
+    monkeypatch.setattr(codec_evaluation, "_plots", lambda *args: [])  # tested above; 15 s here
+    model = tiny_codec().save(tmp_path / "tiny")
+    rows = (nemo / "manifest.tsv").read_text().splitlines()
+    manifest = tmp_path / "m.tsv"
+    valid = [f"{nemo}/{r}" for r in rows[1:] if "\tvalid\t" in r]
+    manifest.write_text("\n".join([rows[0], *valid[:2]]) + "\n")
+    run = evaluate_codecs(tmp_path / "eval", [str(model)], manifest=manifest, kbps=[6.0], workers=1,
+                          metrics=["si_sdr", "wer", "cer"], asr_language="pl")
+    row = run.results["models"]["tiny"]["rates"]["6"]
+    assert heard == ["pl"] * 4  # 2 originals, then their 2 reconstructions
+    assert row["wer"] == 0.0 and row["cer"] == 0.0  # the fake hears the same words in both
+    assert 0 < row["wer_text"] <= 1 and run.results["originals_metrics"]["wer_text"] == row["wer_text"]
+    assert run.results["asr_language"] == "pl" and run.results["notes"] == []
+    assert "| SI-SDR |" in run.report.read_text() and "WER vs text" in run.report.read_text()
+
+    monkeypatch.setattr(codec_evaluation, "asr_available", lambda: False)
+    lines = []
+    run = evaluate_codecs(tmp_path / "eval", [str(model)], manifest=manifest, kbps=[6.0], workers=1,
+                          metrics=["si_sdr", "wer"], log=lines.append)  # SI-SDR is cached: no task
+    assert lines == [metrics.ASR_MISSING] and run.results["notes"] == [metrics.ASR_MISSING]
+    assert run.results["metrics"] == ["si_sdr"] and "wer" not in run.results["models"]["tiny"]["rates"]["6"]
+    assert f"Note: {metrics.ASR_MISSING}" in run.report.read_text()
